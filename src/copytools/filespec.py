@@ -1,0 +1,228 @@
+"""FileSpec with the pilot's field names, and building file specs from a PanDA job description."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import checksum as ck
+from .errors import BadJobDescription, ChecksumError, ErrorCodes, UnsafeName
+from .names import check_lfn
+
+DONE_STATUSES = frozenset({"remote_io", "transferred", "no_transfer"})
+DIRECT_ACCESS_SCHEMAS = ("root", "dcache", "dcap", "file", "https")
+
+
+def parse_checksum(text: str) -> dict[str, str]:
+    """A PanDA checksum string (`ad:<hex>`, `md5:<hex>`, `md:<hex>` or bare hex) as `{type: value}`."""
+    text = text.strip()
+    if not text or text.upper() == "NULL":
+        return {}
+    prefix, sep, value = text.partition(":")
+    if not sep:
+        prefix, value = ("md5" if len(text) == 32 else "adler32"), text
+    kind = ck.canonical_type(prefix)
+    return {kind: ck.normalize(kind, value)}
+
+
+@dataclass(eq=False)
+class FileSpec:
+    """One file of a job, with the pilot's FileSpec field names and defaults."""
+
+    filetype: str = "input"
+    lfn: str = ""
+    guid: str = ""
+    filesize: int = 0
+    checksum: dict[str, str] = field(default_factory=dict)
+    scope: str = ""
+    dataset: str = ""
+    ddmendpoint: str = ""
+    accessmode: str = ""
+    allow_lan: bool = True
+    allow_wan: bool = False
+    direct_access_lan: bool = False
+    direct_access_wan: bool = False
+    storage_token: str = ""
+    replicas: list[dict[str, str]] | None = None
+    protocols: list[dict[str, Any]] | None = None
+    surl: str = ""
+    turl: str = ""
+    domain: str = ""
+    mtime: int = 0
+    status: str | None = None
+    status_code: int = 0
+    inputddms: list[str] = field(default_factory=list)
+    workdir: str | None = None
+    protocol_id: int | None = None
+    is_tar: bool = False
+    ddm_activity: list[str] | None = None
+    checkinputsize: bool = True
+    is_altstaged: bool | None = None
+    ddmendpoint_alt: str | None = None
+    activity: list[str] | None = None
+    pfn: str = ""
+    # Not pilot fields: the state string and message of the last failure, for reports.
+    status_state: str = ""
+    status_message: str = ""
+
+    def require_transfer(self) -> bool:
+        """True while the file is not transferred, read remotely or skipped."""
+        return self.status not in DONE_STATUSES
+
+    def is_directaccess(
+        self, ensure_replica: bool = True, allowed_replica_schemas: list[str] | tuple[str, ...] | None = None
+    ) -> bool:
+        """Whether the payload may read this input remotely (the pilot's rule)."""
+        name = self.lfn.lower()
+        if any(tag in name for tag in (".tar.gz", ".lib.tgz", ".raw.")) or name.startswith("raw."):
+            return False
+        if self.accessmode != "direct":
+            return False
+        if ensure_replica:
+            schemas = allowed_replica_schemas or DIRECT_ACCESS_SCHEMAS
+            return any(self.turl.startswith(f"{s}://") for s in schemas)
+        return True
+
+    def fail(self, code: int, state: str, message: str) -> None:
+        """Mark the file failed with a pilot code, a trace state and a message."""
+        self.status, self.status_code = "failed", code
+        self.status_state, self.status_message = state, message
+
+    def succeed(self, status: str = "transferred") -> None:
+        """Mark the file done."""
+        self.status, self.status_code = status, 0
+        self.status_state, self.status_message = "DONE", ""
+
+    @property
+    def did(self) -> str:
+        """`scope:lfn`, as Rucio names a file."""
+        return f"{self.scope}:{self.lfn}"
+
+
+@dataclass
+class JobFiles:
+    """The input, output and log file specs of one job."""
+
+    indata: list[FileSpec]
+    outdata: list[FileSpec]
+    logdata: list[FileSpec]
+
+
+def _split(job: dict[str, Any], key: str) -> list[str] | None:
+    value = job.get(key)
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if not isinstance(value, str | int):
+        raise BadJobDescription(f"job description key {key!r} must be a comma-separated string")
+    return str(value).split(",")
+
+
+def _column(job: dict[str, Any], key: str, count: int, code: int) -> list[str]:
+    """Values of one comma-separated key, checked to have one entry per file."""
+    values = _split(job, key)
+    if values is None or values == [""]:
+        return [""] * count
+    if len(values) != count:
+        raise BadJobDescription(
+            f"job description key {key!r} has {len(values)} entries but there are {count} files",
+            code=code,
+        )
+    return values
+
+
+def _size(text: str, key: str, lfn: str, code: int) -> int:
+    text = text.strip()
+    if not text or text.upper() == "NULL":
+        return 0
+    try:
+        size = int(text)
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise BadJobDescription(f"job description key {key!r}: bad size {text!r} for file {lfn!r}", code=code)
+    return size
+
+
+def _lfn(text: str, key: str, code: int) -> str:
+    try:
+        return check_lfn(text, code=code)
+    except UnsafeName as exc:
+        raise BadJobDescription(f"job description key {key!r}: {exc.message}", code=code) from None
+
+
+def _inputs(job: dict[str, Any]) -> list[FileSpec]:
+    code = ErrorCodes.STAGEINFAILED
+    lfns = _split(job, "inFiles") or []
+    count = len(lfns)
+    cols = {
+        key: _column(job, key, count, code)
+        for key in ("scopeIn", "GUID", "fsize", "checksum", "realDatasetsIn", "ddmEndPointIn", "prodDBlockToken")
+    }
+    access = "direct" if str(job.get("transferType", "")).lower() == "direct" else "copy"
+    files: list[FileSpec] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(lfns):
+        if raw in ("", "NULL") or raw in seen:
+            continue
+        lfn = _lfn(raw, "inFiles", code)
+        seen.add(lfn)
+        try:
+            checksum = parse_checksum(cols["checksum"][i])
+        except ChecksumError as exc:
+            raise BadJobDescription(
+                f"job description key 'checksum': {exc.message} for file {lfn!r}", code=code
+            ) from None
+        token = cols["prodDBlockToken"][i]
+        files.append(
+            FileSpec(
+                filetype="input",
+                lfn=lfn,
+                scope=cols["scopeIn"][i],
+                guid=cols["GUID"][i],
+                filesize=_size(cols["fsize"][i], "fsize", lfn, code),
+                checksum=checksum,
+                dataset=cols["realDatasetsIn"][i],
+                ddmendpoint=cols["ddmEndPointIn"][i],
+                storage_token=token,
+                accessmode="copy" if token == "local" else access,
+            )
+        )
+    return files
+
+
+def _outputs(job: dict[str, Any]) -> tuple[list[FileSpec], list[FileSpec]]:
+    code = ErrorCodes.STAGEOUTFAILED
+    lfns = _split(job, "outFiles") or []
+    count = len(lfns)
+    log_lfn = str(job.get("logFile", "") or "")
+    datasets = _column(job, "realDatasets", count, code)
+    endpoints = _column(job, "ddmEndPointOut", count, code)
+    data_count = sum(1 for lfn in lfns if lfn != log_lfn)
+    scopes = iter(_column(job, "scopeOut", data_count, code))
+    outdata: list[FileSpec] = []
+    logdata: list[FileSpec] = []
+    for i, raw in enumerate(lfns):
+        if raw in ("", "NULL"):
+            continue
+        lfn = _lfn(raw, "outFiles", code)
+        spec = FileSpec(filetype="output", lfn=lfn, dataset=datasets[i], ddmendpoint=endpoints[i])
+        if lfn == log_lfn:
+            spec.filetype, spec.scope, spec.guid = "log", str(job.get("scopeLog", "")), str(job.get("logGUID", ""))
+            logdata.append(spec)
+            continue
+        spec.scope = next(scopes)
+        if ".lib.tgz" in lfn:
+            spec.guid = str(uuid.uuid4()).upper()
+        outdata.append(spec)
+    return outdata, logdata
+
+
+def files_from_job(job: dict[str, Any]) -> JobFiles:
+    """Input, output and log file specs from a PanDA job description (its comma-separated keys)."""
+    if not isinstance(job, dict):
+        raise BadJobDescription("a job description must be a JSON object")
+    outdata, logdata = _outputs(job)
+    return JobFiles(indata=_inputs(job), outdata=outdata, logdata=logdata)

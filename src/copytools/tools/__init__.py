@@ -1,0 +1,1 @@
+"""Copytools: one module per tool, with the pilot's module and function names."""
