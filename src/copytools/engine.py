@@ -1,0 +1,311 @@
+"""The transfer engine: the per-file loop, written once for every copytool."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import checksum as ck
+from .errors import CopytoolsError, ErrorCodes
+from .filespec import FileSpec
+from .tool import (
+    PERMANENT_CODES,
+    STAGE_IN,
+    TEMP_SUFFIX,
+    TRANSIENT_CODES,
+    CopyContext,
+    CopyResult,
+    Copytool,
+    local_path,
+    timeout_error,
+)
+from .tools.common import get_timeout
+from .trace import NoTraces, TraceSender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Route:
+    """One way to move a file: from `source` to `destination`, with the storage it involves."""
+
+    source: str
+    destination: str
+    ddmendpoint: str = ""
+
+
+@dataclass
+class Transfer:
+    """A file and the routes to try for it, best first (e.g. one per replica)."""
+
+    fspec: FileSpec
+    routes: list[Route]
+
+
+@dataclass
+class Event:
+    """Progress of one file, for a CLI to draw: `start`, `progress`, `done` or `failed`."""
+
+    kind: str
+    lfn: str
+    total: int
+    count: int = 0
+    message: str = ""
+
+
+@dataclass
+class Outcome:
+    """What happened to one file."""
+
+    fspec: FileSpec
+    copytool: str
+    source: str = ""
+    destination: str = ""
+    bytes: int = 0
+    seconds: float = 0.0
+    attempts: int = 0
+
+
+@dataclass
+class EngineOptions:
+    """How the engine runs: concurrency, retries, time-outs, overwrite and stall detection."""
+
+    concurrency: int = 4
+    attempts: int = 3
+    backoff: float = 0.5
+    timeout_add: int = 0
+    timeout: float | None = None  # fixed per-file time-out instead of the size-based one
+    stall_timeout: float = 120.0
+    overwrite: bool = True
+    verify_checksum: bool = True
+
+
+@dataclass
+class _Watch:
+    contexts: set[CopyContext] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class TransferEngine:
+    """Runs transfers with a copytool: concurrency, time-outs, verification, retries, traces, events."""
+
+    def __init__(
+        self,
+        tool: Copytool,
+        direction: str,
+        options: EngineOptions | None = None,
+        traces: TraceSender | None = None,
+        trace_base: dict[str, Any] | None = None,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.tool = tool
+        self.direction = direction
+        self.options = options or EngineOptions()
+        self.traces = traces or NoTraces()
+        self.trace_base = trace_base or {}
+        self.on_event = on_event or (lambda event: None)
+        self._watch = _Watch()
+
+    @property
+    def stagein(self) -> bool:
+        return self.direction == STAGE_IN
+
+    def run(self, transfers: Sequence[Transfer]) -> list[Outcome]:
+        """Transfer every file; each ends `transferred` or `failed` with a pilot code. Never raises."""
+        if not transfers:
+            return []
+        stop = threading.Event()
+        watchdog = threading.Thread(target=self._watchdog, args=(stop,), name="transfer-watchdog", daemon=True)
+        watchdog.start()
+        try:
+            workers = max(1, min(self.options.concurrency, len(transfers)))
+            if workers == 1:
+                return [self._transfer(t) for t in transfers]
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="copy") as pool:
+                return list(pool.map(self._transfer, transfers))
+        finally:
+            stop.set()
+            watchdog.join()
+
+    def _watchdog(self, stop: threading.Event) -> None:
+        """Cancel copies that passed their time-out or whose bytes stopped moving."""
+        while not stop.wait(0.1):
+            now = time.monotonic()
+            with self._watch.lock:
+                contexts = list(self._watch.contexts)
+            for ctx in contexts:
+                if now - ctx.started > ctx.timeout:
+                    ctx.cancel(f"no completion within the time-out of {ctx.timeout:g} s")
+                elif now - ctx.last_progress > self.options.stall_timeout:
+                    ctx.cancel(f"transfer stalled: no progress for {self.options.stall_timeout:g} s")
+
+    def _transfer(self, transfer: Transfer) -> Outcome:
+        fspec = transfer.fspec
+        outcome = Outcome(fspec=fspec, copytool=self.tool.name)
+        started = time.monotonic()
+        self.on_event(Event("start", fspec.lfn, fspec.filesize))
+        error = CopytoolsError("no route to transfer the file", code=self._failed_code())
+        for route in transfer.routes:
+            outcome.source, outcome.destination = route.source, route.destination
+            for attempt in range(1, self.options.attempts + 1):
+                outcome.attempts += 1
+                try:
+                    outcome.bytes = self._attempt(fspec, route)
+                except CopytoolsError as exc:
+                    error = exc
+                    log.info("%s: attempt %d from %s failed: %s", fspec.lfn, attempt, route.source, exc)
+                    if exc.code in PERMANENT_CODES:
+                        return self._finish_failed(outcome, error, started)
+                    if exc.code not in TRANSIENT_CODES or attempt == self.options.attempts:
+                        break  # next route
+                    time.sleep(self.options.backoff * 2 ** (attempt - 1))
+                    continue
+                outcome.seconds = time.monotonic() - started
+                fspec.succeed()
+                self.on_event(Event("done", fspec.lfn, fspec.filesize, outcome.bytes))
+                return outcome
+        return self._finish_failed(outcome, error, started)
+
+    def _finish_failed(self, outcome: Outcome, error: CopytoolsError, started: float) -> Outcome:
+        fspec = outcome.fspec
+        fspec.fail(error.code, error.state or self._attempt_failed_state(), error.message)
+        outcome.seconds = time.monotonic() - started
+        self.on_event(Event("failed", fspec.lfn, fspec.filesize, 0, error.message))
+        return outcome
+
+    def _failed_code(self) -> int:
+        return ErrorCodes.STAGEINFAILED if self.stagein else ErrorCodes.STAGEOUTFAILED
+
+    def _attempt_failed_state(self) -> str:
+        return "STAGEIN_ATTEMPT_FAILED" if self.stagein else "STAGEOUT_ATTEMPT_FAILED"
+
+    def _timeout_for(self, fspec: FileSpec) -> float:
+        if self.options.timeout is not None:
+            return self.options.timeout
+        return float(get_timeout(fspec.filesize, self.options.timeout_add))
+
+    def _attempt(self, fspec: FileSpec, route: Route) -> int:
+        """One try: copy to a temporary name, verify, rename; returns the bytes moved."""
+        trace = self._trace_for(fspec, route)
+        final_local = local_path(route.destination)
+        temp = final_local + TEMP_SUFFIX if final_local is not None else None
+        ctx = CopyContext(
+            self.direction,
+            self._timeout_for(fspec),
+            lambda n: self.on_event(Event("progress", fspec.lfn, fspec.filesize, n)),
+            kinds=tuple(fspec.checksum)[:1] or ("adler32",),
+        )
+        with self._watch.lock:
+            self._watch.contexts.add(ctx)
+        try:
+            if not self.options.overwrite:
+                self._refuse_existing(route.destination, final_local)
+            if temp is not None:
+                _remove_quietly(temp)
+            result = self.tool.copy(route.source, temp or route.destination, ctx)
+            if ctx.cancelled:
+                raise timeout_error(ctx)
+            self._verify(fspec, result, temp)
+            if temp is not None and final_local is not None:
+                os.replace(temp, final_local)
+            if result.on_commit is not None:
+                result.on_commit()
+        except Exception as exc:  # a classified failure, the final rename, or a copytool bug
+            self._clean(temp, route.destination)
+            error = self._classify(exc, ctx)
+            self._send_trace(trace, error.state, error.message)
+            raise error from None
+        finally:
+            with self._watch.lock:
+                self._watch.contexts.discard(ctx)
+        self._send_trace(trace, "DONE", "OK")
+        return result.size if result.size is not None else fspec.filesize
+
+    def _classify(self, exc: Exception, ctx: CopyContext) -> CopytoolsError:
+        """The error to report for a failed attempt: a time-out wins over what the tool said."""
+        if ctx.cancelled:
+            return timeout_error(ctx)
+        if isinstance(exc, CopytoolsError):
+            exc.state = exc.state or self._attempt_failed_state()
+            return exc
+        return CopytoolsError(str(exc), code=self._failed_code(), state=self._attempt_failed_state())
+
+    def _refuse_existing(self, destination: str, final_local: str | None) -> None:
+        exists = os.path.lexists(final_local) if final_local is not None else self.tool.exists(destination)
+        if exists:
+            raise CopytoolsError(
+                f"File already exists in the destination: {destination}", code=ErrorCodes.FILEEXISTS,
+                state="FILE_EXISTS",
+            )
+
+    def _clean(self, temp: str | None, destination: str) -> None:
+        if temp is not None:
+            _remove_quietly(temp)
+        else:
+            with contextlib.suppress(CopytoolsError, OSError):
+                self.tool.remove(destination)
+
+    def _verify(self, fspec: FileSpec, result: CopyResult, temp: str | None) -> None:
+        """Check size and checksum of what arrived against what the file spec expects."""
+        size = result.size
+        if size is None and temp is not None:
+            size = os.stat(temp).st_size
+        if fspec.filesize and size is not None and size != fspec.filesize:
+            self._mismatch(fspec, f"size mismatch for {fspec.lfn}: expected {fspec.filesize}, got {size} bytes")
+        if not fspec.filesize and size is not None:
+            fspec.filesize = size
+        if not self.options.verify_checksum or result.same_bytes or not fspec.checksum:
+            return
+        kind, expected = next(iter(fspec.checksum.items()))
+        actual = result.checksums.get(ck.canonical_type(kind))
+        if actual is None and temp is not None:
+            actual = ck.calculate_checksum(temp, kind)
+        if actual is None:
+            log.warning("%s: %s could not be verified at the destination", fspec.lfn, kind)
+            return
+        if not ck.same(kind, expected, actual):
+            self._mismatch(
+                fspec,
+                f"checksum verification failed for LFN={fspec.lfn}: checksum (expected)={expected} "
+                f"!= checksum (transferred)={actual}",
+                kind,
+            )
+
+    def _mismatch(self, fspec: FileSpec, message: str, kind: str = "adler32") -> None:
+        adler = ck.canonical_type(kind) == "adler32"
+        if self.stagein:
+            code = ErrorCodes.GETADMISMATCH if adler else ErrorCodes.GETMD5MISMATCH
+        else:
+            code = ErrorCodes.PUTADMISMATCH if adler else ErrorCodes.PUTMD5MISMATCH
+        raise CopytoolsError(message, code=code, state="AD_MISMATCH" if adler else "MD5_MISMATCH")
+
+    def _trace_for(self, fspec: FileSpec, route: Route) -> dict[str, Any]:
+        trace = dict(self.trace_base)
+        trace.update(
+            filename=fspec.lfn,
+            guid=fspec.guid.replace("-", "") or None,
+            filesize=fspec.filesize,
+            scope=fspec.scope,
+            dataset=fspec.dataset,
+            remoteSite=route.ddmendpoint or fspec.ddmendpoint,
+            localSite=trace.get("localSite") or route.ddmendpoint or fspec.ddmendpoint,
+            url=route.source if self.stagein else route.destination,
+            catStart=time.time(),
+        )
+        return trace
+
+    def _send_trace(self, trace: dict[str, Any], state: str, reason: str) -> None:
+        trace.update(clientState=state, stateReason=reason, timeEnd=time.time())
+        self.traces.send(trace)
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

@@ -1,0 +1,104 @@
+"""The in-process primitive for local files: copy (checksummed in the same pass), move, or link."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+
+from .checksum import copy_stream
+from .errors import CopytoolsError, ErrorCodes
+from .tool import STAGE_IN, TEMP_SUFFIX, CopyContext, CopyResult, Copytool, local_path, os_error
+
+COPY_TYPES = ("cp", "mv", "symlink")
+
+
+def _path(url: str, role: str) -> str:
+    path = local_path(url)
+    if path is None:
+        raise CopytoolsError(f"{role} {url!r} is not a local path or file:// URL", code=ErrorCodes.STAGEINFAILED)
+    return path
+
+
+class LocalCopy(Copytool):
+    """Moves one local file with `cp`, `mv` or `symlink` semantics, in this process."""
+
+    allowed_schemas = ("file",)
+    streams_checksum = True
+
+    def __init__(self, copy_type: str = "cp", name: str = "mv", make_dirs: bool = True) -> None:
+        if copy_type not in COPY_TYPES:
+            raise ValueError(f"copy type must be one of {COPY_TYPES}, not {copy_type!r}")
+        self.copy_type = copy_type
+        self.name = name
+        self.make_dirs = make_dirs
+
+    def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        src, dst = _path(source, "source"), _path(destination, "destination")
+        self._prepare_directory(dst, ctx)
+        if self.copy_type == "symlink":
+            return self._link(src, dst, ctx)
+        if self.copy_type == "mv":
+            linked = self._hardlink(src, dst, ctx)
+            if linked is not None:
+                return linked
+            result = self._stream(src, dst, ctx)
+            result.on_commit = lambda: os.unlink(src)
+            return result
+        return self._stream(src, dst, ctx)
+
+    def _prepare_directory(self, dst: str, ctx: CopyContext) -> None:
+        directory = os.path.dirname(dst) or "."
+        if os.path.isdir(directory):
+            return
+        if not self.make_dirs or ctx.direction == STAGE_IN:
+            code = ErrorCodes.STAGEINFAILED if ctx.stagein else ErrorCodes.STAGEOUTFAILED
+            raise CopytoolsError(f"Destination directory does not exist: {directory}", code=code, state="COPY_ERROR")
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise CopytoolsError(
+                f"cannot create destination directory {directory}: {exc.strerror}", code=ErrorCodes.MKDIR,
+                state="MKDIR_FAILED",
+            ) from None
+
+    def _stream(self, src: str, dst: str, ctx: CopyContext) -> CopyResult:
+        try:
+            source = open(src, "rb", buffering=0)  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise os_error(exc, ctx.stagein, src) from None
+        with source:
+            if os.path.isdir(src):
+                raise CopytoolsError(f"source is a directory: {src}", code=ErrorCodes.STAGEINFAILED)
+            try:
+                with open(dst, "xb") as target:
+                    size, checksums = copy_stream(source, target, ctx.kinds, ctx.progress)
+                    target.flush()
+            except OSError as exc:
+                raise os_error(exc, ctx.stagein, dst) from None
+        return CopyResult(size=size, checksums=checksums)
+
+    def _hardlink(self, src: str, dst: str, ctx: CopyContext) -> CopyResult | None:
+        """Link on the same file system (no bytes move); None when a copy is needed instead."""
+        try:
+            os.link(src, dst)
+        except OSError as exc:
+            if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                return None
+            raise os_error(exc, ctx.stagein, src) from None
+        return CopyResult(size=os.stat(dst).st_size, same_bytes=True, on_commit=lambda: _unlink_unless_same(src, dst))
+
+    def _link(self, src: str, dst: str, ctx: CopyContext) -> CopyResult:
+        try:
+            size = os.stat(src).st_size
+            os.symlink(os.path.realpath(src), dst)
+        except OSError as exc:
+            raise os_error(exc, ctx.stagein, src) from None
+        return CopyResult(size=size, same_bytes=True)
+
+
+def _unlink_unless_same(src: str, temp: str) -> None:
+    """Drop the source name of a moved file, unless it is the final name itself."""
+    with contextlib.suppress(FileNotFoundError):
+        if os.path.realpath(src) != os.path.realpath(temp.removesuffix(TEMP_SUFFIX)):
+            os.unlink(src)

@@ -1,0 +1,184 @@
+"""What a copytool supplies to the transfer engine: capabilities and a one-file primitive."""
+
+from __future__ import annotations
+
+import errno
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .errors import CopytoolsError, ErrorCodes
+from .tools.common import resolve_common_transfer_errors
+
+STAGE_IN = "stage-in"
+STAGE_OUT = "stage-out"
+TEMP_SUFFIX = ".copytools-part"  # a file under this name is never complete
+
+
+class Cancelled(CopytoolsError):
+    """The engine stopped a transfer (time-out or stall)."""
+
+
+class CopyContext:
+    """Given to a copytool for one file attempt: progress reporting and cancellation."""
+
+    def __init__(
+        self,
+        direction: str,
+        timeout: float,
+        on_progress: Callable[[int], None] | None = None,
+        kinds: tuple[str, ...] = ("adler32",),
+    ) -> None:
+        self.direction = direction
+        self.kinds = kinds  # checksum types to compute when the bytes stream through us
+        self.timeout = timeout
+        self.started = time.monotonic()
+        self.last_progress = self.started
+        self.bytes_done = 0
+        self.cancel_reason = ""
+        self._cancelled = threading.Event()
+        self._on_cancel: list[Callable[[], None]] = []
+        self._on_progress = on_progress
+        self._lock = threading.Lock()
+
+    @property
+    def stagein(self) -> bool:
+        return self.direction == STAGE_IN
+
+    def progress(self, count: int) -> None:
+        """Record `count` more bytes moved; raises `Cancelled` once the engine has stopped the copy."""
+        self.bytes_done += count
+        self.last_progress = time.monotonic()
+        if self._on_progress is not None:
+            self._on_progress(count)
+        if self._cancelled.is_set():
+            raise Cancelled(self.cancel_reason)
+
+    def alive(self) -> None:
+        """Record that the transfer is still moving without a byte count (e.g. a tool's own progress line)."""
+        self.last_progress = time.monotonic()
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        """Run `callback` (e.g. kill a process group) when the engine cancels this copy."""
+        with self._lock:
+            if self._cancelled.is_set():
+                callback()
+            else:
+                self._on_cancel.append(callback)
+
+    def cancel(self, reason: str) -> None:
+        """Stop the copy: set the flag the primitive checks and run the registered callbacks."""
+        with self._lock:
+            if self._cancelled.is_set():
+                return
+            self.cancel_reason = reason
+            self._cancelled.set()
+            callbacks, self._on_cancel = self._on_cancel, []
+        for callback in callbacks:
+            callback()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+
+@dataclass
+class CopyResult:
+    """What a primitive reports: the size written and the checksums of the bytes it wrote.
+
+    `same_bytes` means the destination is the source itself (a hard or symbolic link), so there is
+    nothing new to checksum.
+    """
+
+    size: int | None = None
+    checksums: dict[str, str] = field(default_factory=dict)
+    same_bytes: bool = False
+    on_commit: Callable[[], None] | None = None  # run once the file is at its final name (mv: drop the source)
+
+
+def local_path(url: str) -> str | None:
+    """The local path of a plain path or `file://` URL; None for any other URL."""
+    if "://" not in url:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    return urllib.parse.unquote(parts.path)
+
+
+def os_error(exc: OSError, stagein: bool, what: str = "") -> CopytoolsError:
+    """A classified error for an OS failure while copying (no space, missing file, exists, ...)."""
+    if exc.errno in (errno.EFBIG, errno.EDQUOT):
+        exc = OSError(errno.ENOSPC, "No space left on device", exc.filename)
+    text = f"{exc.strerror or exc}: {exc.filename or what}"
+    info = resolve_common_transfer_errors(text, is_stagein=stagein)
+    return CopytoolsError(info["error"], code=info["rcode"], state=info["state"])
+
+
+class Copytool:
+    """A copytool: its capabilities and the primitive that moves one file.
+
+    Subclasses set the class attributes and implement `copy`. The engine does the rest.
+    """
+
+    name = ""
+    allowed_schemas: tuple[str, ...] | None = None
+    require_replicas = True
+    require_protocols = True
+    require_input_protocols = False
+    check_availablespace = True
+    # True when the tool streams bytes through this process and returns their checksums.
+    streams_checksum = False
+
+    def availability(self) -> tuple[bool, str]:
+        """Whether the tool can run here, and why not."""
+        return True, ""
+
+    def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        """Move one file from `source` to `destination`; raise a classified `CopytoolsError` on failure."""
+        raise NotImplementedError
+
+    def remove(self, url: str) -> None:
+        """Remove a destination left by a failed attempt (local paths are handled by the engine)."""
+
+    def exists(self, url: str) -> bool:
+        """Whether a non-local destination exists (for the no-overwrite check)."""
+        return False
+
+
+def timeout_error(ctx: CopyContext) -> CopytoolsError:
+    """The error for a transfer the engine stopped."""
+    info = resolve_common_transfer_errors(f"timeout: {ctx.cancel_reason}", is_stagein=ctx.stagein)
+    return CopytoolsError(info["error"], code=info["rcode"], state=info["state"])
+
+
+PERMANENT_CODES = frozenset(
+    {
+        ErrorCodes.FILEEXISTS,
+        ErrorCodes.GETADMISMATCH,
+        ErrorCodes.PUTADMISMATCH,
+        ErrorCodes.GETMD5MISMATCH,
+        ErrorCodes.PUTMD5MISMATCH,
+        ErrorCodes.NOLOCALSPACE,
+        ErrorCodes.NOREMOTESPACE,
+        ErrorCodes.NOPROXY,
+        ErrorCodes.MISSINGCREDENTIALS,
+        ErrorCodes.STAGEINAUTHENTICATIONFAILURE,
+        ErrorCodes.STAGEOUTAUTHENTICATIONFAILURE,
+        ErrorCodes.MKDIR,
+        ErrorCodes.NOSUCHFILE,
+    }
+)
+TRANSIENT_CODES = frozenset(
+    {
+        ErrorCodes.STAGEINTIMEOUT,
+        ErrorCodes.STAGEOUTTIMEOUT,
+        ErrorCodes.SERVICENOTAVAILABLE,
+        ErrorCodes.RUCIOSERVICEUNAVAILABLE,
+        ErrorCodes.UNREACHABLENETWORK,
+        ErrorCodes.GETGLOBUSSYSERR,
+        ErrorCodes.PUTGLOBUSSYSERR,
+    }
+)
