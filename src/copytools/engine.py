@@ -27,7 +27,7 @@ from .tool import (
     timeout_error,
 )
 from .tools.common import get_timeout
-from .trace import NoTraces, TraceSender
+from .trace import NoTraces, TraceSender, for_file
 
 log = logging.getLogger(__name__)
 
@@ -287,19 +287,8 @@ class TransferEngine:
         raise CopytoolsError(message, code=code, state="AD_MISMATCH" if adler else "MD5_MISMATCH")
 
     def _trace_for(self, fspec: FileSpec, route: Route) -> dict[str, Any]:
-        trace = dict(self.trace_base)
-        trace.update(
-            filename=fspec.lfn,
-            guid=fspec.guid.replace("-", "") or None,
-            filesize=fspec.filesize,
-            scope=fspec.scope,
-            dataset=fspec.dataset,
-            remoteSite=route.ddmendpoint or fspec.ddmendpoint,
-            localSite=trace.get("localSite") or route.ddmendpoint or fspec.ddmendpoint,
-            url=route.source if self.stagein else route.destination,
-            catStart=time.time(),
-        )
-        return trace
+        url = route.source if self.stagein else route.destination
+        return for_file(self.trace_base, fspec, url, route.ddmendpoint)
 
     def _send_trace(self, trace: dict[str, Any], state: str, reason: str) -> None:
         trace.update(clientState=state, stateReason=reason, timeEnd=time.time())

@@ -70,6 +70,24 @@ def job_fields(job_id: str = "", task_id: str = "", user_dn: str = "", definitio
     return fields
 
 
+def for_file(base: dict[str, Any], fspec: Any, url: str, rse: str = "") -> dict[str, Any]:
+    """A copy of a job's trace with the fields of one file (a FileSpec) and the URL it moves through."""
+    rse = rse or fspec.ddmendpoint
+    trace = dict(base)
+    trace.update(
+        filename=fspec.lfn,
+        guid=fspec.guid.replace("-", "") or None,
+        filesize=fspec.filesize,
+        scope=fspec.scope,
+        dataset=fspec.dataset,
+        remoteSite=rse,
+        localSite=base.get("localSite") or rse,
+        url=url,
+        catStart=time.time(),
+    )
+    return trace
+
+
 def finalize(trace: dict[str, Any]) -> dict[str, Any] | None:
     """The trace as it is sent, or None when it lacks what Rucio requires (event type and sites)."""
     report = {k: v for k, v in trace.items() if k not in _PRIVATE}

@@ -1,0 +1,194 @@
+"""Stage-in: replicas from a catalog, the pilot's replica choice, direct access, space checks, copy."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from types import ModuleType
+from typing import Any
+
+from .. import checksum as ck
+from ..catalog import ReplicaRecord
+from ..errors import (
+    CopytoolsError,
+    ErrorCodes,
+    NoLocalSpace,
+    ReplicasNotFound,
+    SizeTooLarge,
+    StageInFailure,
+)
+from ..filespec import FileSpec
+from ..trace import for_file
+from .client import StagingClient
+
+log = logging.getLogger(__name__)
+
+REPLICA_SCHEMES = ["srm", "root", "davs", "gsiftp", "https", "storm", "file"]
+DIRECT_LAN_SCHEMAS = ["root", "dcache", "dcap", "file", "https"]
+DIRECT_WAN_SCHEMAS = ["root", "https"]
+WAN_COPY_SCHEMAS = ["root", "gsiftp", "dcap", "srm", "storm", "https"]
+DEFAULT_MAX_INPUT_MB = 14336
+
+
+def _matches(pfn: str, schemas: list[str] | None) -> bool:
+    return schemas is None or any(pfn.startswith(f"{s}://") for s in schemas)
+
+
+def resolve_replica(
+    fspec: FileSpec, primary_schemas: list[str] | None, allowed_schemas: list[str] | None, domain: str
+) -> dict[str, str] | None:
+    """The pilot's choice among a file's replicas of one domain: a direct-access one first, else any allowed."""
+    primary = normal = None
+    seen: dict[str, list[str]] = {}
+    for replica in fspec.replicas or []:
+        if replica["domain"] != domain:
+            continue
+        seen.setdefault(replica["ddmendpoint"], []).append(replica["pfn"])
+        if primary is None and primary_schemas and _matches(replica["pfn"], primary_schemas):
+            primary = replica
+        if normal is None and _matches(replica["pfn"], allowed_schemas):
+            normal = replica
+        if normal is not None and (primary is not None or not primary_schemas):
+            break
+    chosen = primary or normal
+    if chosen is None:
+        return None
+    pfns = seen[chosen["ddmendpoint"]]
+    surl = next((p for p in pfns if p.startswith("srm://")), pfns[0])
+    return {"surl": surl, "ddmendpoint": chosen["ddmendpoint"], "pfn": chosen["pfn"], "domain": domain}
+
+
+class StageInClient(StagingClient):
+    """Brings a job's input files into its work directory."""
+
+    mode = "stage-in"
+    event_type = "get_sm"
+
+    def prepare_files(self, files: list[FileSpec]) -> None:
+        """Input storages (LAN) and the storage activities of every file."""
+        lan = self.queue.storages_for(["read_lan"]) if self.queue else []
+        for fspec in files:
+            if not fspec.inputddms:
+                fspec.inputddms = list(lan) or ([fspec.ddmendpoint] if fspec.ddmendpoint else [])
+            if fspec.ddm_activity is None:
+                lan_file = fspec.ddmendpoint in fspec.inputddms
+                fspec.ddm_activity = ["read_lan", "read_wan"] if lan_file else ["read_wan"]
+
+    def resolve_replicas(self, files: list[FileSpec]) -> None:
+        """Fill each file's replicas from the catalog, LAN storages first, and cross-check size and checksums."""
+        if self.catalog is None:
+            raise CopytoolsError("no replica catalog configured", code=ErrorCodes.RUCIOLISTREPLICASFAILED)
+        try:
+            records = self.catalog.list_replicas(
+                [(f.scope, f.lfn) for f in files], schemes=REPLICA_SCHEMES, location=self.location
+            )
+        except CopytoolsError:
+            raise
+        except Exception as exc:
+            raise CopytoolsError(
+                f"Failed to get replicas: {exc}", code=ErrorCodes.RUCIOLISTREPLICASFAILED
+            ) from None
+        by_did = {(r.scope, r.name): r for r in records}
+        for fspec in files:
+            record = by_did.get((fspec.scope, fspec.lfn))
+            fspec.replicas = []
+            if record is not None:
+                self._add_replicas(fspec, record)
+
+    def _add_replicas(self, fspec: FileSpec, record: ReplicaRecord) -> None:
+        self.trace_report["validateStart"] = time.time()
+        ordered = sorted(record.replicas, key=lambda r: r.priority)
+        rank = {rse: i for i, rse in enumerate(fspec.inputddms)}
+        ordered.sort(key=lambda r: rank.get(r.rse, len(rank)))  # stable: priority kept within each group
+        chosen: list[dict[str, str]] = []
+        fspec.replicas = chosen
+        for replica in ordered:
+            if replica.type != "DISK":
+                continue
+            domain = "lan" if replica.rse in fspec.inputddms else "wan"
+            if (domain == "lan" and fspec.allow_lan) or (domain == "wan" and fspec.allow_wan):
+                chosen.append({"pfn": replica.pfn, "ddmendpoint": replica.rse, "domain": domain})
+        if record.bytes and fspec.filesize != record.bytes:
+            if fspec.filesize:
+                log.warning("%s: size %d in the job, %d in the catalog", fspec.lfn, fspec.filesize, record.bytes)
+            else:
+                fspec.filesize = record.bytes
+        for kind in ("adler32", "md5"):
+            value = getattr(record, kind)
+            if not value:
+                continue
+            if kind not in fspec.checksum and not fspec.checksum:
+                fspec.checksum[kind] = ck.normalize(kind, value)
+            elif kind in fspec.checksum and not ck.same(kind, fspec.checksum[kind], value):
+                log.warning("%s: %s %s in the job, %s in the catalog", fspec.lfn, kind, fspec.checksum[kind], value)
+
+    def choose_replicas(self, files: list[FileSpec], allowed: list[str] | None) -> None:
+        """Pick one replica per file: LAN before WAN, direct-access schemas preferred when allowed."""
+        wan_allowed = [s for s in allowed if s in WAN_COPY_SCHEMAS] if allowed else WAN_COPY_SCHEMAS
+        for fspec in files:
+            replica = None
+            if fspec.allow_lan:
+                primary = DIRECT_LAN_SCHEMAS if fspec.direct_access_lan and fspec.is_directaccess(False) else None
+                replica = resolve_replica(fspec, primary, allowed, "lan")
+            if replica is None and fspec.allow_wan:
+                primary = DIRECT_WAN_SCHEMAS if fspec.direct_access_wan and fspec.is_directaccess(False) else None
+                replica = resolve_replica(fspec, primary, wan_allowed, "wan")
+            if replica is None:
+                raise ReplicasNotFound(
+                    f"No replica found for lfn={fspec.lfn} (allow_lan={fspec.allow_lan}, allow_wan={fspec.allow_wan})"
+                )
+            fspec.turl, fspec.surl = replica["pfn"], replica["surl"]
+            fspec.ddmendpoint, fspec.domain = replica["ddmendpoint"], replica["domain"]
+
+    def set_status_for_direct_access(self, files: list[FileSpec]) -> None:
+        """Files the payload will read remotely become `remote_io`."""
+        for fspec in files:
+            lan = fspec.domain == "lan" and fspec.direct_access_lan and fspec.is_directaccess(True, DIRECT_LAN_SCHEMAS)
+            wan = fspec.domain == "wan" and fspec.direct_access_wan and fspec.is_directaccess(True, DIRECT_WAN_SCHEMAS)
+            if lan or wan:
+                fspec.succeed("remote_io")
+                fspec.status_state = "FOUND_ROOT"
+                if lan and os.environ.get("ALRB_XCACHE_PROXY"):
+                    fspec.turl = "${ALRB_XCACHE_PROXY}" + fspec.turl
+                trace = for_file(self.trace_report, fspec, fspec.turl)
+                trace.update(clientState="FOUND_ROOT", stateReason="direct_access", timeEnd=time.time())
+                self.traces.send(trace)
+
+    def check_availablespace(self, files: list[FileSpec], workdir: str) -> None:
+        """Refuse inputs larger than the queue's limit or than the free space where they go."""
+        total = sum(f.filesize for f in files)
+        limit_mb = self.queue.maxwdir if self.queue and self.queue.maxwdir else DEFAULT_MAX_INPUT_MB
+        limit = limit_mb * 1024 * 1024
+        if total > limit:
+            raise SizeTooLarge(
+                f"too many/too large input files ({len(files)}). total file size={total} B > maxinputsize={limit} B"
+            )
+        try:
+            free = shutil.disk_usage(workdir).free
+        except OSError as exc:
+            log.warning("cannot measure free space in %s: %s", workdir, exc)
+            return
+        if total > free:
+            raise NoLocalSpace(
+                f"not enough local space for staging input files (need {total} B, but only have {free} B)"
+            )
+
+    def transfer_files(
+        self, module: ModuleType, files: list[FileSpec], activities: list[str], kwargs: dict[str, Any]
+    ) -> None:
+        """Replicas, choice, direct access, checks, then the copytool's `copy_in`."""
+        if getattr(module, "require_replicas", False) and files:
+            if files[0].replicas is None:
+                self.resolve_replicas(files)
+            self.choose_replicas(files, self.allowed_schemas(module, activities))
+            self.set_status_for_direct_access(files)
+        remain = [f for f in files if f.require_transfer()]
+        if not remain:
+            return
+        if not module.is_valid_for_copy_in(remain):
+            raise StageInFailure("invalid input data for transfer operation", state="NO_REPLICA")
+        if getattr(module, "check_availablespace", True) and not (self.queue and self.queue.maxinputsize == -1):
+            self.check_availablespace(remain, str(kwargs.get("workdir") or "."))
+        module.copy_in(remain, **self.copytool_kwargs(module, activities, kwargs))
