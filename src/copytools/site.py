@@ -135,9 +135,9 @@ def queue_from_dict(data: dict[str, Any]) -> QueueData:
     if not isinstance(data, dict):
         raise BadSiteDescription("a queue description must be a JSON object")
     if "nickname" not in data and "name" not in data and len(data) == 1:
-        (data,) = data.values()
-        if not isinstance(data, dict):
-            raise BadSiteDescription("a queue description must be a JSON object")
+        (inner,) = data.values()
+        if isinstance(inner, dict):  # the CRIC cache form {name: queue}
+            data = inner
     name = str(data.get("nickname") or data.get("name") or "")
     if not name:
         raise BadSiteDescription("queue description: field 'nickname' (the queue name) is missing")

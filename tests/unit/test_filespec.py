@@ -1,0 +1,92 @@
+import pytest
+
+from copytools.errors import BadJobDescription, ErrorCodes
+from copytools.filespec import FileSpec, files_from_job, parse_checksum
+
+JOB = {
+    "inFiles": "EVNT.01.pool.root.1,EVNT.02.pool.root.1",
+    "scopeIn": "mc16_13TeV,mc16_13TeV",
+    "GUID": "0A1B-2C,3D4E-5F",
+    "fsize": "1024,2048",
+    "checksum": "ad:0a1b2c3d,md5:0123456789abcdef0123456789abcdef",
+    "realDatasetsIn": "mc16.EVNT.ds,mc16.EVNT.ds",
+    "ddmEndPointIn": "SITE_DATADISK,SITE_DATADISK",
+    "prodDBlockToken": "NULL,local",
+    "transferType": "direct",
+    "outFiles": "HITS.01.pool.root.1,log.01.job.log.tgz.1",
+    "scopeOut": "mc16_13TeV",
+    "realDatasets": "mc16.HITS.ds,mc16.log.ds",
+    "ddmEndPointOut": "SITE_DATADISK,SITE_SCRATCHDISK",
+    "logFile": "log.01.job.log.tgz.1",
+    "scopeLog": "mc16_13TeV",
+    "logGUID": "ABCD-EF",
+}
+
+
+def test_inputs_outputs_and_log_from_a_job_description():
+    files = files_from_job(JOB)
+    first, second = files.indata
+    assert (first.lfn, first.scope, first.guid, first.filesize) == ("EVNT.01.pool.root.1", "mc16_13TeV", "0A1B-2C", 1024)
+    assert first.checksum == {"adler32": "0a1b2c3d"}
+    assert second.checksum == {"md5": "0123456789abcdef0123456789abcdef"}
+    assert (first.dataset, first.ddmendpoint, first.filetype) == ("mc16.EVNT.ds", "SITE_DATADISK", "input")
+    assert (first.accessmode, second.accessmode) == ("direct", "copy")  # prodDBlockToken 'local' disables direct
+    (output,) = files.outdata
+    assert (output.lfn, output.scope, output.dataset, output.ddmendpoint) == (
+        "HITS.01.pool.root.1", "mc16_13TeV", "mc16.HITS.ds", "SITE_DATADISK")
+    (log,) = files.logdata
+    assert (log.filetype, log.guid, log.scope, log.ddmendpoint) == ("log", "ABCD-EF", "mc16_13TeV", "SITE_SCRATCHDISK")
+
+
+def test_pilot_defaults():
+    spec = FileSpec()
+    assert (spec.filetype, spec.status, spec.status_code, spec.allow_lan, spec.allow_wan) == ("input", None, 0, True, False)
+    assert spec.replicas is None and spec.checksum == {} and spec.require_transfer()
+    assert FileSpec().checksum is not spec.checksum
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [("ad:1234", {"adler32": "00001234"}), ("md5:" + "F" * 32, {"md5": "f" * 32}), ("0a1b2c3d", {"adler32": "0a1b2c3d"}),
+     ("NULL", {}), ("", {}), ("md:" + "0" * 32, {"md5": "0" * 32})],
+)
+def test_checksum_strings(text, parsed):
+    assert parse_checksum(text) == parsed
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "lfn_named"),
+    [
+        ({"fsize": "1024"}, "fsize", False),
+        ({"fsize": "1024,big"}, "fsize", True),
+        ({"fsize": "1024,-5"}, "fsize", True),
+        ({"checksum": "ad:0a1b2c3d,sha1:abc"}, "checksum", True),
+        ({"checksum": "ad:0a1b2c3d,ad:zz"}, "checksum", True),
+        ({"inFiles": "../etc/passwd,EVNT.02.pool.root.1"}, "inFiles", False),
+        ({"inFiles": "EVNT.01,-rf"}, "inFiles", False),
+        ({"outFiles": "a;rm,log.01.job.log.tgz.1"}, "outFiles", False),
+        ({"scopeIn": "a,b,c"}, "scopeIn", False),
+    ],
+)
+def test_malformed_descriptions_name_the_key(change, key, lfn_named):
+    with pytest.raises(BadJobDescription) as info:
+        files_from_job({**JOB, **change})
+    assert repr(key) in info.value.message
+    if lfn_named:
+        assert "EVNT.02.pool.root.1" in info.value.message
+    assert info.value.code in (ErrorCodes.STAGEINFAILED, ErrorCodes.STAGEOUTFAILED)
+
+
+def test_duplicates_and_null_inputs_are_skipped():
+    files = files_from_job({"inFiles": "a.root,NULL,a.root", "scopeIn": "s,s,s"})
+    assert [f.lfn for f in files.indata] == ["a.root"]
+
+
+@pytest.mark.parametrize(
+    ("lfn", "mode", "turl", "expected"),
+    [("f.root", "direct", "root://h//f.root", True), ("f.root", "copy", "root://h//f.root", False),
+     ("f.lib.tgz", "direct", "root://h//f", False), ("raw.data", "direct", "root://h//f", False),
+     ("f.root", "direct", "gsiftp://h//f.root", False)],
+)
+def test_direct_access_rule(lfn, mode, turl, expected):
+    assert FileSpec(lfn=lfn, accessmode=mode, turl=turl).is_directaccess() is expected
