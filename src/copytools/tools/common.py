@@ -37,12 +37,11 @@ def verify_catalog_checksum(fspec: Any, path: str) -> tuple[str, str]:
     """
     kind = checksum_type_of(fspec.checksum)
     catalog = fspec.checksum.get(kind, "") if isinstance(fspec.checksum, dict) else fspec.checksum
-    try:
-        kind = ck.canonical_type(kind)
-    except ChecksumError:
+    if kind == "unknown":
         fspec.status, fspec.status_code = "failed", ErrorCodes.UNKNOWNCHECKSUMTYPE
         return "UNKNOWN_CHECKSUM_TYPE", f"unknown checksum type for checksum(catalog): {fspec.checksum}"
     try:
+        kind = ck.canonical_type(kind)
         local = ck.calculate_checksum(path, kind)
     except ChecksumError as exc:
         fspec.status, fspec.status_code = "failed", ErrorCodes.CHECKSUMCALCFAILURE
