@@ -1,0 +1,63 @@
+"""Storage backends the conformance suite runs against: one per copytool and the server it talks to."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from copytools.tool import Copytool
+from copytools.tools import mv, posix
+
+
+@dataclass
+class Backend:
+    """A copytool, its module, and a storage it reads and writes."""
+
+    name: str
+    module: ModuleType
+    tool: Copytool
+    root: Path
+    url_prefix: str = ""
+
+    def url(self, name: str) -> str:
+        return f"{self.url_prefix}{self.root / name}"
+
+    def put(self, name: str, data: bytes) -> str:
+        (self.root / name).write_bytes(data)
+        return self.url(name)
+
+    def get(self, name: str) -> bytes | None:
+        path = self.root / name
+        return path.read_bytes() if path.exists() else None
+
+    def slow_source(self, name: str, pause: float, first_pause: float = 0.0) -> str:
+        """A source that delivers a byte every `pause` seconds (a FIFO fed by a thread)."""
+        path = self.root / name
+        os.mkfifo(path)
+
+        def feed() -> None:
+            try:
+                with open(path, "wb", buffering=0) as stream:
+                    stream.write(b"x" * 16)
+                    time.sleep(first_pause)
+                    for _ in range(600):
+                        stream.write(b"y")
+                        time.sleep(pause)
+            except OSError:
+                pass  # the reader went away
+
+        threading.Thread(target=feed, daemon=True).start()
+        return self.url(name)
+
+
+def local_backends(root: Path) -> dict[str, Backend]:
+    (root / "mv").mkdir()
+    (root / "posix").mkdir()
+    return {
+        "mv": Backend("mv", mv, mv.TOOL, root / "mv"),
+        "posix": Backend("posix", posix, posix.TOOL, root / "posix", "file://"),
+    }
