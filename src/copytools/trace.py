@@ -95,8 +95,9 @@ def finalize(trace: dict[str, Any]) -> dict[str, Any] | None:
     site = os.environ.get("RUCIO_LOCAL_SITE_ID")
     if site:
         report["localSite"] = site
-    if not report.get("protocol") and report.get("url"):
-        report["protocol"] = str(report["url"]).split("://", 1)[0]
+    url = str(report.get("url") or "")
+    if not report.get("protocol") and url:
+        report["protocol"] = url.split("://", 1)[0] if "://" in url else "file"
     if not all(report.get(k) for k in ("eventType", "localSite", "remoteSite")):
         return None
     return report
