@@ -48,7 +48,9 @@ class ReplicaCatalog(Protocol):
     """Anything that can list the replicas of files by `(scope, name)`."""
 
     def list_replicas(
-        self, dids: Iterable[tuple[str, str]], schemes: list[str] | None = None,
+        self,
+        dids: Iterable[tuple[str, str]],
+        schemes: list[str] | None = None,
         location: ClientLocation | None = None,
     ) -> list[ReplicaRecord]:
         """One record per known file; unknown files are left out."""
@@ -90,7 +92,9 @@ class LocalCatalog:
             db.execute("INSERT OR REPLACE INTO replicas VALUES (?, ?, ?, ?, 1)", (scope, name, rse, pfn))
 
     def list_replicas(
-        self, dids: Iterable[tuple[str, str]], schemes: list[str] | None = None,
+        self,
+        dids: Iterable[tuple[str, str]],
+        schemes: list[str] | None = None,
         location: ClientLocation | None = None,
     ) -> list[ReplicaRecord]:
         """Records for the known files, replicas filtered by URL scheme and ordered by priority."""

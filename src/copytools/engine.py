@@ -241,7 +241,8 @@ class TransferEngine:
         exists = os.path.lexists(final_local) if final_local is not None else self.tool.exists(destination)
         if exists:
             raise CopytoolsError(
-                f"File already exists in the destination: {destination}", code=ErrorCodes.FILEEXISTS,
+                f"File already exists in the destination: {destination}",
+                code=ErrorCodes.FILEEXISTS,
                 state="FILE_EXISTS",
             )
 
@@ -296,5 +297,5 @@ class TransferEngine:
 
 
 def _remove_quietly(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         os.unlink(path)

@@ -58,7 +58,8 @@ class LocalCopy(Copytool):
             os.makedirs(directory, exist_ok=True)
         except OSError as exc:
             raise CopytoolsError(
-                f"cannot create destination directory {directory}: {exc.strerror}", code=ErrorCodes.MKDIR,
+                f"cannot create destination directory {directory}: {exc.strerror}",
+                code=ErrorCodes.MKDIR,
                 state="MKDIR_FAILED",
             ) from None
 

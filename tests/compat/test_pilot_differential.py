@@ -29,7 +29,12 @@ def run_pilot(calls: list[dict[str, Any]]) -> list[Any]:
     env = dict(os.environ, PILOT_USER="generic")
     result = subprocess.run(
         [PILOT_PYTHON, str(Path(__file__).with_name("pilot_runner.py"))],
-        input=json.dumps(calls), capture_output=True, text=True, env=env, timeout=120, check=True,
+        input=json.dumps(calls),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
     )
     return json.loads(result.stdout)
 
@@ -43,8 +48,11 @@ def test_corpus_is_large_enough():
 
 
 def test_resolve_common_transfer_errors_matches_the_pilot():
-    calls = [{"func": "resolve_common_transfer_errors", "args": [out, stagein]}
-             for out in OUTPUTS for stagein in (True, False)]
+    calls = [
+        {"func": "resolve_common_transfer_errors", "args": [out, stagein]}
+        for out in OUTPUTS
+        for stagein in (True, False)
+    ]
     expected = run_pilot(calls)
     ours = [as_json(common.resolve_common_transfer_errors(*c["args"])) for c in calls]
     mismatches = [(c["args"], e, o) for c, e, o in zip(calls, expected, ours, strict=True) if e != o]
@@ -53,8 +61,10 @@ def test_resolve_common_transfer_errors_matches_the_pilot():
 
 
 def test_output_line_scan_and_get_error_info_match_the_pilot():
-    calls = [{"func": "output_line_scan", "args": [{"rcode": 1099, "state": "COPY_ERROR", "error": "x"}, out]}
-             for out in OUTPUTS]
+    calls = [
+        {"func": "output_line_scan", "args": [{"rcode": 1099, "state": "COPY_ERROR", "error": "x"}, out]}
+        for out in OUTPUTS
+    ]
     calls += [{"func": "get_error_info", "args": [1151, "CP_TIMEOUT", "slow"]}]
     expected = run_pilot(calls)
     ours = [as_json(getattr(common, c["func"])(*c["args"])) for c in calls]
@@ -70,8 +80,9 @@ def test_get_copysetup_matches_the_pilot():
 
 def test_get_timeout_has_the_pilot_slope_and_cap():
     sizes = [0, 1, 999_999, 1_000_000, 10**9, 5 * 10**9, 10**10, 10**11]
-    expected = run_pilot([{"func": "get_timeout", "args": [s]} for s in sizes]
-                         + [{"func": "get_timeout", "args": [10**9, 60]}])
+    expected = run_pilot(
+        [{"func": "get_timeout", "args": [s]} for s in sizes] + [{"func": "get_timeout", "args": [10**9, 60]}]
+    )
     # Published pilots before 3.9 use a 300 s base; current ones (and we) use 400 s.
     offset = common.TIMEOUT_BASE - expected[0]
     assert offset in (0, 100)
@@ -86,15 +97,25 @@ def test_verify_catalog_checksum_matches_the_pilot(tmp_path):
 
     adler, md5 = calculate_checksum(data), calculate_checksum(data, "md5")
     cases = [
-        {"adler32": adler}, {"md5": md5}, {"adler32": "deadbeef"}, {"md5": "0" * 32}, {}, {"sha1": "abc"},
+        {"adler32": adler},
+        {"md5": md5},
+        {"adler32": "deadbeef"},
+        {"md5": "0" * 32},
+        {},
+        {"sha1": "abc"},
     ]
     calls = [{"func": "verify_catalog_checksum", "args": [{"lfn": "f.root", "checksum": c}, str(data)]} for c in cases]
-    calls.append({"func": "verify_catalog_checksum", "args": [{"lfn": "g", "checksum": {"adler32": adler}},
-                                                              str(tmp_path / "missing")]})
+    calls.append(
+        {
+            "func": "verify_catalog_checksum",
+            "args": [{"lfn": "g", "checksum": {"adler32": adler}}, str(tmp_path / "missing")],
+        }
+    )
     expected = run_pilot(calls)
     for call, (state, diag, status, code) in zip(calls, expected, strict=True):
-        spec = SimpleNamespace(lfn=call["args"][0]["lfn"], checksum=call["args"][0]["checksum"], status=None,
-                               status_code=0)
+        spec = SimpleNamespace(
+            lfn=call["args"][0]["lfn"], checksum=call["args"][0]["checksum"], status=None, status_code=0
+        )
         our_state, our_diag = common.verify_catalog_checksum(spec, call["args"][1])
         assert (spec.status, spec.status_code) == (status, code)
         assert bool(our_state) == bool(state)
@@ -115,7 +136,7 @@ def test_merge_destinations_matches_the_pilot(tmp_path):
         {"destination": str(tmp_path / "nope"), "scope": "mc", "name": "b"},
         {"destination": str(tmp_path), "scope": "user.x", "name": "c"},
     ]
-    (merged, updated), = run_pilot([{"func": "merge_destinations", "args": [json.loads(json.dumps(entries))]}])
+    ((merged, updated),) = run_pilot([{"func": "merge_destinations", "args": [json.loads(json.dumps(entries))]}])
     ours = common.merge_destinations(entries)
     assert {d: {"lfns": sorted(v["lfns"]), "files": v["files"]} for d, v in ours.items()} == merged
     assert entries == updated

@@ -48,7 +48,7 @@ def test_round_trip(backend, tmp_path):
 def test_checksum_mismatch_leaves_no_file(backend, tmp_path):
     source = backend.put("bad.root", PAYLOAD)
     spec = FileSpec(lfn="bad.root", checksum={"adler32": adler(PAYLOAD[:-1] + b"?")})
-    outcome, = engine(backend, STAGE_IN).run([Transfer(spec, [Route(source, str(tmp_path / "bad.root"))])])
+    (outcome,) = engine(backend, STAGE_IN).run([Transfer(spec, [Route(source, str(tmp_path / "bad.root"))])])
     assert (spec.status, spec.status_code, spec.status_state) == ("failed", ErrorCodes.GETADMISMATCH, "AD_MISMATCH")
     assert outcome.attempts == 1  # a mismatch is not retried
     assert not (tmp_path / "bad.root").exists() and leftovers(tmp_path) == []
@@ -65,16 +65,22 @@ def test_size_mismatch_is_caught(backend, tmp_path):
 def test_missing_source(backend, tmp_path):
     spec = FileSpec(lfn="gone.root")
     engine(backend, STAGE_IN).run([Transfer(spec, [Route(backend.url("gone.root"), str(tmp_path / "gone.root"))])])
-    assert (spec.status, spec.status_code, spec.status_state) == ("failed", ErrorCodes.MISSINGINPUTFILE, "MISSING_INPUT")
+    assert (spec.status, spec.status_code, spec.status_state) == (
+        "failed",
+        ErrorCodes.MISSINGINPUTFILE,
+        "MISSING_INPUT",
+    )
     assert not (tmp_path / "gone.root").exists()
 
 
 def test_failover_to_the_next_replica(backend, tmp_path):
     good = backend.put("second.root", PAYLOAD)
     spec = FileSpec(lfn="f.root", checksum={"adler32": adler(PAYLOAD)})
-    routes = [Route(backend.url("missing.root"), str(tmp_path / "f.root"), "SITE_A"),
-              Route(good, str(tmp_path / "f.root"), "SITE_B")]
-    outcome, = engine(backend, STAGE_IN).run([Transfer(spec, routes)])
+    routes = [
+        Route(backend.url("missing.root"), str(tmp_path / "f.root"), "SITE_A"),
+        Route(good, str(tmp_path / "f.root"), "SITE_B"),
+    ]
+    (outcome,) = engine(backend, STAGE_IN).run([Transfer(spec, routes)])
     assert spec.status == "transferred" and outcome.source == good and outcome.attempts == 2
     assert (tmp_path / "f.root").read_bytes() == PAYLOAD
 
@@ -84,11 +90,13 @@ def test_existing_destination_is_not_overwritten_unless_asked(backend, tmp_path)
     backend.put("out.root", b"precious")
     spec = FileSpec(filetype="output", lfn="out.root")
     engine(backend, STAGE_OUT, overwrite=False).run(
-        [Transfer(spec, [Route(str(tmp_path / "out.root"), backend.url("out.root"))])])
+        [Transfer(spec, [Route(str(tmp_path / "out.root"), backend.url("out.root"))])]
+    )
     assert (spec.status, spec.status_code) == ("failed", ErrorCodes.FILEEXISTS)
     assert backend.get("out.root") == b"precious"
     engine(backend, STAGE_OUT, overwrite=True).run(
-        [Transfer(spec, [Route(str(tmp_path / "out.root"), backend.url("out.root"))])])
+        [Transfer(spec, [Route(str(tmp_path / "out.root"), backend.url("out.root"))])]
+    )
     assert spec.status == "transferred" and backend.get("out.root") == PAYLOAD
 
 
@@ -96,8 +104,9 @@ def test_timeout_stops_the_transfer(backend, tmp_path):
     source = backend.slow_source("slow.root", pause=0.05)
     spec = FileSpec(lfn="slow.root")
     started = time.monotonic()
-    outcome, = engine(backend, STAGE_IN, timeout=1.0, attempts=1).run(
-        [Transfer(spec, [Route(source, str(tmp_path / "slow.root"))])])
+    (outcome,) = engine(backend, STAGE_IN, timeout=1.0, attempts=1).run(
+        [Transfer(spec, [Route(source, str(tmp_path / "slow.root"))])]
+    )
     assert (spec.status, spec.status_code, spec.status_state) == ("failed", ErrorCodes.STAGEINTIMEOUT, "CP_TIMEOUT")
     assert "time-out" in spec.status_message
     assert time.monotonic() - started < 10
@@ -109,7 +118,8 @@ def test_stalled_transfer_is_stopped_before_its_timeout(backend, tmp_path):
     spec = FileSpec(lfn="stall.root")
     started = time.monotonic()
     engine(backend, STAGE_IN, timeout=60.0, stall_timeout=0.3, attempts=1).run(
-        [Transfer(spec, [Route(source, str(tmp_path / "stall.root"))])])
+        [Transfer(spec, [Route(source, str(tmp_path / "stall.root"))])]
+    )
     assert spec.status_code == ErrorCodes.STAGEINTIMEOUT and "stalled" in spec.status_message
     assert time.monotonic() - started < 10
 

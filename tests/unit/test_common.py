@@ -8,8 +8,15 @@ from copytools.tools import common
 
 @pytest.mark.parametrize(
     ("size", "add", "expected"),
-    [(0, 0, 400), (1_000_000, 0, 401), (1_999_999, 0, 401), (10**9, 0, 1400), (10**9, 50, 1450),
-     (10_400_000_000, 0, 10800), (10**12, 0, 10800)],
+    [
+        (0, 0, 400),
+        (1_000_000, 0, 401),
+        (1_999_999, 0, 401),
+        (10**9, 0, 1400),
+        (10**9, 50, 1450),
+        (10_400_000_000, 0, 10800),
+        (10**12, 0, 10800),
+    ],
 )
 def test_get_timeout(size, add, expected):
     assert common.get_timeout(size, add) == expected
@@ -24,11 +31,22 @@ def test_get_timeout(size, add, expected):
         ("does not match the checksum adler32", True, 1171, "AD_MISMATCH", ""),
         ("does not match the checksum", False, 1141, "MD5_MISMATCH", ""),
         ("globus_xio: File exists", True, 1180, "GLOBUS_FAIL", "Globus system error: "),
-        ("File exists; No such file or directory", True, 1221, "FILE_EXISTS", "File already exists in the destination: "),
+        (
+            "File exists; No such file or directory",
+            True,
+            1221,
+            "FILE_EXISTS",
+            "File already exists in the destination: ",
+        ),
         ("No such file or directory; Unable to checksum", True, 1331, "MISSING_INPUT", ""),
         ("No such file or directory; Unable to checksum", False, 1242, "CHKSUM_NOTSUP", ""),
-        ("Could not establish context", False, 1163, "CONTEXT_FAIL",
-         "Could not establish context: Proxy / VO extension of proxy has probably expired: "),
+        (
+            "Could not establish context",
+            False,
+            1163,
+            "CONTEXT_FAIL",
+            "Could not establish context: Proxy / VO extension of proxy has probably expired: ",
+        ),
         ("No space left on device", True, 1098, "NO_SPACE", "No available space left on disk: "),
         ("No space left on device", False, 1333, "NO_SPACE", "No available space left on disk: "),
         ("No such file or directory", False, 1103, "NO_FILE", ""),
@@ -42,7 +60,10 @@ def test_get_timeout(size, add, expected):
 )
 def test_rules_apply_in_the_pilot_order(output, stagein, code, state, prefix):
     assert common.resolve_common_transfer_errors(output, stagein) == {
-        "rcode": code, "state": state, "error": prefix + output}
+        "rcode": code,
+        "state": state,
+        "error": prefix + output,
+    }
 
 
 def test_empty_output_gives_the_default_without_scanning():
@@ -65,8 +86,10 @@ def test_get_copysetup():
 
 
 def test_merge_destinations(tmp_path):
-    files = [{"destination": str(tmp_path), "scope": "s", "name": "a"},
-             {"destination": str(tmp_path / "no"), "scope": "s", "name": "b"}]
+    files = [
+        {"destination": str(tmp_path), "scope": "s", "name": "a"},
+        {"destination": str(tmp_path / "no"), "scope": "s", "name": "b"},
+    ]
     merged = common.merge_destinations(files)
     assert merged == {str(tmp_path): {"lfns": {"s:a"}, "files": [files[0]]}}
     assert (files[0]["status"], files[0]["errno"]) == ("running", 2)
@@ -89,7 +112,9 @@ def test_verify_catalog_checksum(tmp_path):
     spec = _spec({"adler32": "ffffffff"})
     state, diag = common.verify_catalog_checksum(spec, str(path))
     assert (state, spec.status, spec.status_code) == ("AD_MISMATCH", "failed", 1171)
-    assert diag == f"checksum verification failed for LFN=f.root: checksum (catalog)=ffffffff != checksum (local)={adler}"
+    assert (
+        diag == f"checksum verification failed for LFN=f.root: checksum (catalog)=ffffffff != checksum (local)={adler}"
+    )
     spec = _spec({"md5": "0" * 32})
     assert common.verify_catalog_checksum(spec, str(path))[0] == "MD_MISMATCH" and spec.status_code == 1145
     spec = _spec({})

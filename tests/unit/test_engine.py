@@ -34,7 +34,7 @@ def _one(tmp_path, tool, **options):
     (tmp_path / "src.root").write_bytes(b"payload")
     spec = FileSpec(lfn="dst.root", scope="mc", guid="AB-CD", ddmendpoint="SITE_A")
     engine = TransferEngine(tool, STAGE_IN, EngineOptions(backoff=0.01, **options))
-    outcome, = engine.run([Transfer(spec, [Route(str(tmp_path / "src.root"), str(tmp_path / "dst.root"), "SITE_A")])])
+    (outcome,) = engine.run([Transfer(spec, [Route(str(tmp_path / "src.root"), str(tmp_path / "dst.root"), "SITE_A")])])
     return spec, outcome
 
 
@@ -62,15 +62,25 @@ def test_one_trace_per_attempt_with_rucio_fields(tmp_path):
     sender = FileTraces(str(traces))
     (tmp_path / "src.root").write_bytes(b"payload")
     spec = FileSpec(lfn="dst.root", scope="mc", guid="AB-CD", dataset="ds", ddmendpoint="SITE_A")
-    engine = TransferEngine(FlakyCopy(1, ErrorCodes.UNREACHABLENETWORK), STAGE_IN, EngineOptions(backoff=0.01),
-                            traces=sender, trace_base={"eventType": "get_sm", "localSite": "SITE_A"})
+    engine = TransferEngine(
+        FlakyCopy(1, ErrorCodes.UNREACHABLENETWORK),
+        STAGE_IN,
+        EngineOptions(backoff=0.01),
+        traces=sender,
+        trace_base={"eventType": "get_sm", "localSite": "SITE_A"},
+    )
     engine.run([Transfer(spec, [Route(str(tmp_path / "src.root"), str(tmp_path / "dst.root"), "SITE_A")])])
     sender.close()
     first, second = (json.loads(line) for line in traces.read_text().splitlines())
     assert (first["clientState"], second["clientState"], second["stateReason"]) == ("SERVICE_ERROR", "DONE", "OK")
     for trace in (first, second):
         assert trace["eventType"] == "get_sm" and trace["filename"] == "dst.root" and trace["guid"] == "ABCD"
-        assert (trace["scope"], trace["dataset"], trace["remoteSite"], trace["protocol"]) == ("mc", "ds", "SITE_A", "file")
+        assert (trace["scope"], trace["dataset"], trace["remoteSite"], trace["protocol"]) == (
+            "mc",
+            "ds",
+            "SITE_A",
+            "file",
+        )
         assert trace["timeEnd"] >= trace["catStart"]
 
 
@@ -87,7 +97,8 @@ def test_missing_destination_directory(tmp_path):
     (tmp_path / "src.root").write_bytes(b"payload")
     spec = FileSpec(lfn="f.root")
     TransferEngine(LocalCopy("cp"), STAGE_IN).run(
-        [Transfer(spec, [Route(str(tmp_path / "src.root"), str(tmp_path / "nodir" / "f.root"))])])
+        [Transfer(spec, [Route(str(tmp_path / "src.root"), str(tmp_path / "nodir" / "f.root"))])]
+    )
     assert spec.status == "failed" and "Destination directory does not exist" in spec.status_message
 
 
@@ -95,7 +106,8 @@ def test_stage_out_creates_storage_directories(tmp_path):
     (tmp_path / "src.root").write_bytes(b"payload")
     spec = FileSpec(filetype="output", lfn="f.root")
     TransferEngine(LocalCopy("cp"), STAGE_OUT).run(
-        [Transfer(spec, [Route(str(tmp_path / "src.root"), f"file://{tmp_path}/a/b/f.root")])])
+        [Transfer(spec, [Route(str(tmp_path / "src.root"), f"file://{tmp_path}/a/b/f.root")])]
+    )
     assert spec.status == "transferred" and (tmp_path / "a" / "b" / "f.root").read_bytes() == b"payload"
 
 
@@ -111,7 +123,7 @@ def test_disk_full_is_nolocalspace_with_no_partial_file(tmp_path):
         from copytools.localcopy import LocalCopy
         spec = FileSpec(lfn="f.root", filesize=300_000)
         TransferEngine(LocalCopy("cp"), "stage-in").run(
-            [Transfer(spec, [Route({str(tmp_path / 'src.root')!r}, {str(tmp_path / 'f.root')!r})])])
+            [Transfer(spec, [Route({str(tmp_path / "src.root")!r}, {str(tmp_path / "f.root")!r})])])
         print(spec.status, spec.status_code, spec.status_state)
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
@@ -124,5 +136,6 @@ def test_no_temporary_name_survives_a_failure(tmp_path):
     (tmp_path / "src.root").write_bytes(b"abc")
     spec = FileSpec(lfn="f.root", checksum={"adler32": "00000001"})
     TransferEngine(LocalCopy("cp"), STAGE_IN).run(
-        [Transfer(spec, [Route(str(tmp_path / "src.root"), str(tmp_path / "f.root"))])])
+        [Transfer(spec, [Route(str(tmp_path / "src.root"), str(tmp_path / "f.root"))])]
+    )
     assert not list(tmp_path.glob(f"*{TEMP_SUFFIX}")) and not (tmp_path / "f.root").exists()

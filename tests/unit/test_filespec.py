@@ -26,29 +26,50 @@ JOB = {
 def test_inputs_outputs_and_log_from_a_job_description():
     files = files_from_job(JOB)
     first, second = files.indata
-    assert (first.lfn, first.scope, first.guid, first.filesize) == ("EVNT.01.pool.root.1", "mc16_13TeV", "0A1B-2C", 1024)
+    assert (first.lfn, first.scope, first.guid, first.filesize) == (
+        "EVNT.01.pool.root.1",
+        "mc16_13TeV",
+        "0A1B-2C",
+        1024,
+    )
     assert first.checksum == {"adler32": "0a1b2c3d"}
     assert second.checksum == {"md5": "0123456789abcdef0123456789abcdef"}
     assert (first.dataset, first.ddmendpoint, first.filetype) == ("mc16.EVNT.ds", "SITE_DATADISK", "input")
     assert (first.accessmode, second.accessmode) == ("direct", "copy")  # prodDBlockToken 'local' disables direct
     (output,) = files.outdata
     assert (output.lfn, output.scope, output.dataset, output.ddmendpoint) == (
-        "HITS.01.pool.root.1", "mc16_13TeV", "mc16.HITS.ds", "SITE_DATADISK")
+        "HITS.01.pool.root.1",
+        "mc16_13TeV",
+        "mc16.HITS.ds",
+        "SITE_DATADISK",
+    )
     (log,) = files.logdata
     assert (log.filetype, log.guid, log.scope, log.ddmendpoint) == ("log", "ABCD-EF", "mc16_13TeV", "SITE_SCRATCHDISK")
 
 
 def test_pilot_defaults():
     spec = FileSpec()
-    assert (spec.filetype, spec.status, spec.status_code, spec.allow_lan, spec.allow_wan) == ("input", None, 0, True, False)
+    assert (spec.filetype, spec.status, spec.status_code, spec.allow_lan, spec.allow_wan) == (
+        "input",
+        None,
+        0,
+        True,
+        False,
+    )
     assert spec.replicas is None and spec.checksum == {} and spec.require_transfer()
     assert FileSpec().checksum is not spec.checksum
 
 
 @pytest.mark.parametrize(
     ("text", "parsed"),
-    [("ad:1234", {"adler32": "00001234"}), ("md5:" + "F" * 32, {"md5": "f" * 32}), ("0a1b2c3d", {"adler32": "0a1b2c3d"}),
-     ("NULL", {}), ("", {}), ("md:" + "0" * 32, {"md5": "0" * 32})],
+    [
+        ("ad:1234", {"adler32": "00001234"}),
+        ("md5:" + "F" * 32, {"md5": "f" * 32}),
+        ("0a1b2c3d", {"adler32": "0a1b2c3d"}),
+        ("NULL", {}),
+        ("", {}),
+        ("md:" + "0" * 32, {"md5": "0" * 32}),
+    ],
 )
 def test_checksum_strings(text, parsed):
     assert parse_checksum(text) == parsed
@@ -84,9 +105,13 @@ def test_duplicates_and_null_inputs_are_skipped():
 
 @pytest.mark.parametrize(
     ("lfn", "mode", "turl", "expected"),
-    [("f.root", "direct", "root://h//f.root", True), ("f.root", "copy", "root://h//f.root", False),
-     ("f.lib.tgz", "direct", "root://h//f", False), ("raw.data", "direct", "root://h//f", False),
-     ("f.root", "direct", "gsiftp://h//f.root", False)],
+    [
+        ("f.root", "direct", "root://h//f.root", True),
+        ("f.root", "copy", "root://h//f.root", False),
+        ("f.lib.tgz", "direct", "root://h//f", False),
+        ("raw.data", "direct", "root://h//f", False),
+        ("f.root", "direct", "gsiftp://h//f.root", False),
+    ],
 )
 def test_direct_access_rule(lfn, mode, turl, expected):
     assert FileSpec(lfn=lfn, accessmode=mode, turl=turl).is_directaccess() is expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -87,7 +88,9 @@ def test_copy_out_moves_to_the_parent_and_writes_output_list(layout, make_file):
     mv.copy_out([fspec], workdir=str(work))
     assert fspec.status == "transferred" and not (work / "out.root").exists()
     assert calculate_checksum(job / "out.root") == adler
-    assert (job / "output.list").read_text() == f"out.root root://se//out.root:checksumtype=adler32:checksumvalue={adler}\n"
+    assert (
+        job / "output.list"
+    ).read_text() == f"out.root root://se//out.root:checksumtype=adler32:checksumvalue={adler}\n"
 
 
 def test_copy_out_cp_keeps_the_source_and_s3_output_list(layout, make_file):
@@ -97,8 +100,9 @@ def test_copy_out_cp_keeps_the_source_and_s3_output_list(layout, make_file):
     mv.copy_out([fspec], copy_type="cp", workdir=str(work), output_dir="")
     assert (work / "o.root").exists() and (job / "o.root").exists()
     line = (job / "output.list").read_text()
-    assert line == ("o.root rucio://rucio-lb-prod.cern.ch;failureallowed=yes/objectstores/"
-                    "s3+rucio://bucket/o.root/OS_ES/write\n")
+    assert line == (
+        "o.root rucio://rucio-lb-prod.cern.ch;failureallowed=yes/objectstores/s3+rucio://bucket/o.root/OS_ES/write\n"
+    )
 
 
 def test_copy_out_errors(layout, make_file):
@@ -146,7 +150,7 @@ def test_move_across_file_systems_copies_then_unlinks(tmp_path, make_file):
     dst = os.path.join(shm, f"copytools-test-{os.getpid()}")
     try:
         assert mv.move(str(tmp_path / "src"), dst)[0] == 0
-        assert open(dst, "rb").read() == expected and not (tmp_path / "src").exists()
+        assert Path(dst).read_bytes() == expected and not (tmp_path / "src").exists()
     finally:
         if os.path.exists(dst):
             os.unlink(dst)

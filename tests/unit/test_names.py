@@ -7,7 +7,11 @@ from copytools.names import check_lfn, path_in, rucio_path
 @pytest.mark.parametrize(
     ("scope", "lfn", "path"),
     [
-        ("user.jwebb2", "user.jwebb2.66999._000001.top1outDS.tar", "user/jwebb2/01/9f/user.jwebb2.66999._000001.top1outDS.tar"),
+        (
+            "user.jwebb2",
+            "user.jwebb2.66999._000001.top1outDS.tar",
+            "user/jwebb2/01/9f/user.jwebb2.66999._000001.top1outDS.tar",
+        ),
         ("mc16_13TeV", "EVNT.12345._000001.pool.root.1", "mc16_13TeV/81/ac/EVNT.12345._000001.pool.root.1"),
         ("group.phys", "f.root", None),
         ("data.other", "f.root", None),

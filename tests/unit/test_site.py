@@ -6,18 +6,30 @@ from copytools.errors import BadSiteDescription
 from copytools.site import load_queue, load_storages, queue_from_dict, storages_from_dict
 
 QUEUE = {
-    "nickname": "EXAMPLE_PQ", "atlas_site": "EXAMPLE-SITE", "type": "unified",
+    "nickname": "EXAMPLE_PQ",
+    "atlas_site": "EXAMPLE-SITE",
+    "type": "unified",
     "acopytools": {"read_lan": ["rucio"], "pw": ["rucio"], "pl": ["gfalcopy"]},
     "acopytools_schemas": {"write_lan": {"gfal": ["davs", "root"], "default": ["root"]}},
     "copytools": {"rucio": {"setup": ""}, "xrdcp": {"setup": "/x/setup.sh"}},
     "astorages": {"read_lan": ["A_DATADISK", "A_SCRATCHDISK"], "pw": ["A_DATADISK"]},
-    "direct_access_lan": True, "allow_wan": "false", "maxinputsize": 14336, "maxwdir": "16336",
-    "catchall": "", "params": {"allow_altstageout": 1},
+    "direct_access_lan": True,
+    "allow_wan": "false",
+    "maxinputsize": 14336,
+    "maxwdir": "16336",
+    "catchall": "",
+    "params": {"allow_altstageout": 1},
 }
 STORAGES = {
     "A_DATADISK": {
-        "name": "A_DATADISK", "id": 1234, "type": "DATADISK", "token": "ATLASDATADISK", "is_deterministic": True,
-        "arprotocols": {"write_lan": [{"endpoint": "root://x:1094", "path": "//atlas/rucio/", "flavour": "XROOTD", "id": 1}]},
+        "name": "A_DATADISK",
+        "id": 1234,
+        "type": "DATADISK",
+        "token": "ATLASDATADISK",
+        "is_deterministic": True,
+        "arprotocols": {
+            "write_lan": [{"endpoint": "root://x:1094", "path": "//atlas/rucio/", "flavour": "XROOTD", "id": 1}]
+        },
     }
 }
 
@@ -25,7 +37,12 @@ STORAGES = {
 def test_queue_fields():
     queue = queue_from_dict({"EXAMPLE_PQ": QUEUE})
     assert (queue.name, queue.site, queue.direct_access_lan, queue.allow_wan, queue.maxwdir) == (
-        "EXAMPLE_PQ", "EXAMPLE-SITE", True, False, 16336)
+        "EXAMPLE_PQ",
+        "EXAMPLE-SITE",
+        True,
+        False,
+        16336,
+    )
     assert queue.copytools_for(["pw"]) == ["rucio"]
     assert queue.storages_for(["write_lan", "pw"]) == ["A_DATADISK"]
     assert queue.resolve_allowed_schemas(["write_lan"], "gfal") == ["davs", "root"]

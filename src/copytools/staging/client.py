@@ -82,7 +82,10 @@ class StagingClient:
         return schemas or (list(own) if own else None)
 
     def transfer(
-        self, files: list[FileSpec], activity: str | list[str] = "default", raise_exception: bool = True,
+        self,
+        files: list[FileSpec],
+        activity: str | list[str] = "default",
+        raise_exception: bool = True,
         **kwargs: Any,
     ) -> list[FileSpec]:
         """Transfer the files with the activity's copytools, each trying only what is still left."""
@@ -113,7 +116,8 @@ class StagingClient:
             code = self.aggregate_code(errors)
             details = "; ".join(e.message for e in errors) or "no copytool could transfer the files"
             error = CopytoolsError(
-                f"failed to transfer files using copytools={names}: {details}", code=code,
+                f"failed to transfer files using copytools={names}: {details}",
+                code=code,
                 state=errors[0].state if errors else "",
             )
             self._fail_remaining(files, error)

@@ -87,9 +87,7 @@ class StageInClient(StagingClient):
         except CopytoolsError:
             raise
         except Exception as exc:
-            raise CopytoolsError(
-                f"Failed to get replicas: {exc}", code=ErrorCodes.RUCIOLISTREPLICASFAILED
-            ) from None
+            raise CopytoolsError(f"Failed to get replicas: {exc}", code=ErrorCodes.RUCIOLISTREPLICASFAILED) from None
         by_did = {(r.scope, r.name): r for r in records}
         for fspec in files:
             record = by_did.get((fspec.scope, fspec.lfn))

@@ -60,8 +60,9 @@ class StageOutClient(StagingClient):
         if self.queue is None:
             return files
         if not activities:
-            raise CopytoolsError("no activity given for stage-out", code=ErrorCodes.INTERNALPILOTPROBLEM,
-                                 state="INTERNAL_ERROR")
+            raise CopytoolsError(
+                "no activity given for stage-out", code=ErrorCodes.INTERNALPILOTPROBLEM, state="INTERNAL_ERROR"
+            )
         storages = self.queue.storages_for(activities)
         if not storages:
             if self._mv_configured():
@@ -97,9 +98,14 @@ class StageOutClient(StagingClient):
             pfn = fspec.surl or fspec.pfn or os.path.join(fspec.workdir or workdir, fspec.lfn)
             if not os.access(pfn, os.R_OK):
                 message = f"output pfn file/directory does not exist: {pfn}"
-                trace = dict(self.trace_report, clientState="MISSINGOUTPUTFILE", stateReason=message,
-                             filename=fspec.lfn, remoteSite=fspec.ddmendpoint,
-                             localSite=self.trace_report.get("localSite") or fspec.ddmendpoint)
+                trace = dict(
+                    self.trace_report,
+                    clientState="MISSINGOUTPUTFILE",
+                    stateReason=message,
+                    filename=fspec.lfn,
+                    remoteSite=fspec.ddmendpoint,
+                    localSite=self.trace_report.get("localSite") or fspec.ddmendpoint,
+                )
                 self.traces.send(trace)
                 raise MissingOutputFile(message)
             if not fspec.filesize:
@@ -124,7 +130,9 @@ class StageOutClient(StagingClient):
         fspec.protocols = storage.protocols_for(fspec.ddm_activity or ["write_lan", "write_wan"])
         schemas: list[str | None] = list(allowed) if allowed else [None]
         candidates = [
-            p for schema in schemas for p in fspec.protocols
+            p
+            for schema in schemas
+            for p in fspec.protocols
             if schema is None or str(p.get("endpoint", "")).startswith(f"{schema}://")
         ]
         if not candidates:

@@ -93,7 +93,11 @@ def _input_source(fspec: FileSpec, workdir: str, mvfinaldest: bool) -> str:
 
 
 def move_all_files(
-    files: list[FileSpec], copy_type: str, workdir: str, jobworkdir: str = "", mvfinaldest: bool = False,
+    files: list[FileSpec],
+    copy_type: str,
+    workdir: str,
+    jobworkdir: str = "",
+    mvfinaldest: bool = False,
     **kwargs: Any,
 ) -> tuple[int, str, str]:
     """Move, copy or link every file per the pilot's layout; (first failed file's code, message, message)."""
@@ -131,8 +135,9 @@ def copy_in(files: list[FileSpec], copy_type: str = "symlink", **kwargs: Any) ->
     for fspec in files:
         if kwargs.get("allow_direct_access") and fspec.is_directaccess(ensure_replica=False):
             fspec.status_code = ErrorCodes.BADQUEUECONFIGURATION
-            raise StageInFailure("bad queue configuration - mv does not support direct access",
-                                 code=ErrorCodes.BADQUEUECONFIGURATION)
+            raise StageInFailure(
+                "bad queue configuration - mv does not support direct access", code=ErrorCodes.BADQUEUECONFIGURATION
+            )
         if copy_type == "symlink":
             fspec.checkinputsize = False
     if copy_type not in COPY_TYPES:
@@ -140,8 +145,9 @@ def copy_in(files: list[FileSpec], copy_type: str = "symlink", **kwargs: Any) ->
     workdir = kwargs.pop("workdir", None)
     if not workdir:
         raise StageInFailure("workdir is not specified")
-    code, out, _ = move_all_files(files, copy_type, workdir, kwargs.pop("jobworkdir", "") or "",
-                                  bool(kwargs.pop("mvfinaldest", False)), **kwargs)
+    code, out, _ = move_all_files(
+        files, copy_type, workdir, kwargs.pop("jobworkdir", "") or "", bool(kwargs.pop("mvfinaldest", False)), **kwargs
+    )
     if code:
         raise StageInFailure(out, code=code)
     return files
