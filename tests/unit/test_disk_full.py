@@ -1,0 +1,70 @@
+"""A full disk during a copy: NOLOCALSPACE, no partial file, and a moved source left in place.
+
+A file-size limit on a child process makes writes fail as a full disk does (no root or tmpfs needed).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from copytools.errors import ErrorCodes
+
+LIMIT = textwrap.dedent("""
+    import resource, signal
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+""")
+
+
+def run_limited(body: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", LIMIT + textwrap.dedent(body)], capture_output=True, text=True,
+                            check=False, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout.split()
+
+
+def test_stage_in_through_the_client(tmp_path, make_file):
+    site = tmp_path / "site"
+    work = tmp_path / "work"
+    work.mkdir()
+    from copytools.localsite import init_site
+
+    local = init_site(str(site))
+    adler = make_file(tmp_path / "big.root", 300_000)
+    local.catalog.register("mc", "big.root", "LOCAL_DISK", f"file://{tmp_path}/big.root", 300_000, {"adler32": adler})
+    out = run_limited(f"""
+        from copytools.errors import CopytoolsError
+        from copytools.filespec import FileSpec
+        from copytools.localsite import load_site
+        from copytools.staging import StageInClient
+        site = load_site({str(site)!r})
+        spec = FileSpec(lfn="big.root", scope="mc")
+        try:
+            StageInClient(site.queue, site.storages, catalog=site.catalog).transfer([spec], "pr", workdir={str(work)!r})
+        except CopytoolsError as exc:
+            print(exc.code, spec.status, spec.status_code)
+    """)
+    assert out == [str(ErrorCodes.NOLOCALSPACE), "failed", str(ErrorCodes.NOLOCALSPACE)]
+    assert os.listdir(work) == []
+
+
+def test_mv_across_file_systems_keeps_the_source(tmp_path, make_file):
+    shm = "/dev/shm"
+    if not os.path.isdir(shm) or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs a second file system")
+    make_file(tmp_path / "src.root", 300_000)
+    before = (tmp_path / "src.root").read_bytes()
+    dst = os.path.join(shm, f"copytools-full-{os.getpid()}.root")
+    out = run_limited(f"""
+        from copytools.tools import mv
+        print(mv.move({str(tmp_path / 'src.root')!r}, {dst!r})[0])
+    """)
+    assert out == [str(ErrorCodes.NOLOCALSPACE)]
+    assert (tmp_path / "src.root").read_bytes() == before
+    assert not [n for n in os.listdir(shm) if n.startswith(f"copytools-full-{os.getpid()}")]
