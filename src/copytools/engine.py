@@ -85,6 +85,7 @@ class EngineOptions:
     stall_timeout: float = 120.0
     overwrite: bool = True
     verify_checksum: bool = True
+    inline_below: int = 256 * 1024  # in-process copies of smaller files run in the calling thread
 
 
 @dataclass
@@ -125,14 +126,31 @@ class TransferEngine:
         watchdog = threading.Thread(target=self._watchdog, args=(stop,), name="transfer-watchdog", daemon=True)
         watchdog.start()
         try:
-            workers = max(1, min(self.options.concurrency, len(transfers)))
-            if workers == 1:
-                return [self._transfer(t) for t in transfers]
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="copy") as pool:
-                return list(pool.map(self._transfer, transfers))
+            return self._run_all(transfers)
         finally:
             stop.set()
             watchdog.join()
+
+    def _run_all(self, transfers: Sequence[Transfer]) -> list[Outcome]:
+        """Large files in a pool of workers; for in-process tools, small files in this thread meanwhile.
+
+        Handing a tiny file to another thread costs more than copying it while holding the GIL, so
+        threads pay off only for files big enough for their I/O to overlap.
+        """
+        inline_below = self.options.inline_below if self.tool.in_process else 0
+        small = [i for i, t in enumerate(transfers) if 0 < t.fspec.filesize < inline_below]
+        large = [i for i, t in enumerate(transfers) if not 0 < t.fspec.filesize < inline_below]
+        outcomes: dict[int, Outcome] = {}
+        workers = max(1, min(self.options.concurrency, len(large)))
+        if workers == 1:
+            outcomes.update((i, self._transfer(transfers[i])) for i in large)
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="copy") as pool:
+                futures = {i: pool.submit(self._transfer, transfers[i]) for i in large}
+                outcomes.update((i, self._transfer(transfers[i])) for i in small)
+                outcomes.update((i, future.result()) for i, future in futures.items())
+        outcomes.update((i, self._transfer(transfers[i])) for i in small if i not in outcomes)
+        return [outcomes[i] for i in range(len(transfers))]
 
     def _watchdog(self, stop: threading.Event) -> None:
         """Cancel copies that passed their time-out or whose bytes stopped moving."""
@@ -207,8 +225,6 @@ class TransferEngine:
         try:
             if not self.options.overwrite:
                 self._refuse_existing(route.destination, final_local)
-            if temp is not None:
-                _remove_quietly(temp)
             result = self.tool.copy(route.source, temp or route.destination, ctx)
             if ctx.cancelled:
                 raise timeout_error(ctx)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
+from collections.abc import Callable
+from typing import BinaryIO
 
 from .checksum import copy_stream
 from .errors import CopytoolsError, ErrorCodes
@@ -24,7 +27,7 @@ class LocalCopy(Copytool):
     """Moves one local file with `cp`, `mv` or `symlink` semantics, in this process."""
 
     allowed_schemas = ("file",)
-    streams_checksum = True
+    in_process = True
 
     def __init__(self, copy_type: str = "cp", name: str = "mv", make_dirs: bool = True) -> None:
         if copy_type not in COPY_TYPES:
@@ -69,10 +72,10 @@ class LocalCopy(Copytool):
         except OSError as exc:
             raise os_error(exc, ctx.stagein, src) from None
         with source:
-            if os.path.isdir(src):
+            if stat.S_ISDIR(os.fstat(source.fileno()).st_mode):
                 raise CopytoolsError(f"source is a directory: {src}", code=ErrorCodes.STAGEINFAILED)
             try:
-                with open(dst, "xb") as target:
+                with _create(dst) as target:
                     size, checksums = copy_stream(source, target, ctx.kinds, ctx.progress)
                     target.flush()
             except OSError as exc:
@@ -82,7 +85,7 @@ class LocalCopy(Copytool):
     def _hardlink(self, src: str, dst: str, ctx: CopyContext) -> CopyResult | None:
         """Link on the same file system (no bytes move); None when a copy is needed instead."""
         try:
-            os.link(src, dst)
+            _replacing(os.link, src, dst)
         except OSError as exc:
             if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                 return None
@@ -92,10 +95,30 @@ class LocalCopy(Copytool):
     def _link(self, src: str, dst: str, ctx: CopyContext) -> CopyResult:
         try:
             size = os.stat(src).st_size
-            os.symlink(os.path.realpath(src), dst)
+            _replacing(os.symlink, os.path.realpath(src), dst)
         except OSError as exc:
             raise os_error(exc, ctx.stagein, src) from None
         return CopyResult(size=size, same_bytes=True)
+
+
+def _replacing(make: Callable[[str, str], None], src: str, dst: str) -> None:
+    """Create `dst` (a link) with `make`, replacing a leftover of an earlier attempt."""
+    try:
+        make(src, dst)
+    except FileExistsError:
+        os.unlink(dst)
+        make(src, dst)
+
+
+def _create(path: str) -> BinaryIO:
+    """A new file opened for writing; a leftover (even a symlink) is removed, never written through."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileExistsError:
+        os.unlink(path)
+        fd = os.open(path, flags, 0o644)
+    return os.fdopen(fd, "wb")
 
 
 def _unlink_unless_same(src: str, temp: str) -> None:

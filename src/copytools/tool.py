@@ -129,8 +129,8 @@ class Copytool:
     require_protocols = True
     require_input_protocols = False
     check_availablespace = True
-    # True when the tool streams bytes through this process and returns their checksums.
-    streams_checksum = False
+    # True when the bytes go through this process (no external command or server-side copy).
+    in_process = False
 
     def availability(self) -> tuple[bool, str]:
         """Whether the tool can run here, and why not."""

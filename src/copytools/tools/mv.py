@@ -107,10 +107,12 @@ def move_all_files(
     for fspec in files:
         if fspec.filetype == "input":
             destination = path_in(jobworkdir or workdir, fspec.lfn)
-            source = os.path.realpath(_input_source(fspec, workdir, mvfinaldest))
+            source = _input_source(fspec, workdir, mvfinaldest)
+            if copy_type == "symlink":  # link to the file itself, not to another link
+                source = os.path.realpath(source)
             inputs.append(Transfer(fspec, [Route(source, destination)]))
             continue
-        source = os.path.realpath(path_in(workdir, fspec.lfn))
+        source = path_in(workdir, fspec.lfn)
         destination = path_in(os.path.dirname(workdir), fspec.lfn)
         if mvfinaldest:
             code, diagnostics, destination = build_final_path(fspec.turl)
