@@ -59,7 +59,10 @@ def time_pilot(pilot_python: str, job: Path, files: list[tuple[str, int, str]]) 
     request = {"workdir": str(work), "files": [[lfn, size] for lfn, size, _ in files]}
     result = subprocess.run(
         [pilot_python, str(Path(__file__).with_name("pilot_mv_copy_in.py"))],
-        input=json.dumps(request), capture_output=True, text=True, check=True,
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=True,
         env=dict(os.environ, PILOT_USER="generic"),
     )
     report = json.loads(result.stdout)

@@ -22,8 +22,9 @@ LIMIT = textwrap.dedent("""
 
 
 def run_limited(body: str) -> list[str]:
-    result = subprocess.run([sys.executable, "-c", LIMIT + textwrap.dedent(body)], capture_output=True, text=True,
-                            check=False, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", LIMIT + textwrap.dedent(body)], capture_output=True, text=True, check=False, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     return result.stdout.split()
@@ -63,7 +64,7 @@ def test_mv_across_file_systems_keeps_the_source(tmp_path, make_file):
     dst = os.path.join(shm, f"copytools-full-{os.getpid()}.root")
     out = run_limited(f"""
         from copytools.tools import mv
-        print(mv.move({str(tmp_path / 'src.root')!r}, {dst!r})[0])
+        print(mv.move({str(tmp_path / "src.root")!r}, {dst!r})[0])
     """)
     assert out == [str(ErrorCodes.NOLOCALSPACE)]
     assert (tmp_path / "src.root").read_bytes() == before

@@ -1,0 +1,5 @@
+"""`python -m copytools`."""
+
+from .cli import run
+
+run()

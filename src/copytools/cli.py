@@ -1,0 +1,322 @@
+"""The `copytools` command: stage-in, stage-out, copy, checksum, tools, site init."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__, registry
+from .catalog import LocalCatalog
+from .checksum import calculate_checksum
+from .engine import EngineOptions, Route, Transfer, TransferEngine
+from .errors import BadJobDescription, CopytoolsError, ErrorCodes
+from .filespec import FileSpec, files_from_job, parse_checksum
+from .localsite import default_directory, init_site
+from .plan import PlanEntry, plan_stage_in, plan_stage_out
+from .report import build_report, write_report
+from .site import load_queue, load_storages, read_json
+from .staging import StageInClient, StageOutClient
+from .tool import STAGE_IN, STAGE_OUT, local_path
+from .trace import sender_for
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_TRANSFER_FAILED = 12  # the pilot's stage-in/out scripts use 12 for a transfer error
+
+SCHEME_TOOLS = {
+    "file": "posix",
+    "root": "xrdcp",
+    "xroot": "xrdcp",
+    "davs": "gfal",
+    "https": "gfal",
+    "http": "gfal",
+    "dav": "gfal",
+    "srm": "gfal",
+    "gsiftp": "gfal",
+}
+BINARIES = {"xrdcp": "xrdcp", "gfal": "gfal-copy", "lsm": "lsm-get"}
+
+log = logging.getLogger("copytools")
+
+
+class UsageError(Exception):
+    """Bad input from the user: a message that names the problem and the fix."""
+
+
+def _add_site_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--site", help=f"embedded site directory (default: ${{COPYTOOLS_SITE}} or {default_directory()})"
+    )
+    parser.add_argument("--queue", help="queue description (CRIC JSON) instead of the embedded site's")
+    parser.add_argument("--storages", help="storage descriptions (CRIC ddmendpoints JSON) instead of the site's")
+    parser.add_argument("--catalog", help="replica catalog (SQLite file) instead of the site's")
+
+
+def _add_transfer_options(parser: argparse.ArgumentParser, default_activity: str) -> None:
+    parser.add_argument("job", help="PanDA job description (JSON)")
+    parser.add_argument("--workdir", "-w", required=True, help="the job's work directory")
+    parser.add_argument("--activity", default=default_activity, help=f"storage activity (default: {default_activity})")
+    parser.add_argument("--copytool", help="use this copytool instead of the queue's copytools for the activity")
+    parser.add_argument("--concurrency", type=int, default=EngineOptions().concurrency, help="files at once")
+    parser.add_argument("--traces", default="off", help="trace destination: http(s) URL, JSON-lines file or 'off'")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    parser.add_argument("--report", help="write a JSON report of every file to this path")
+    _add_site_options(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="copytools", description="Stage a grid job's files in and out of storage.")
+    parser.add_argument("--version", action="version", version=f"copytools {__version__}")
+    parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_transfer_options(
+        commands.add_parser("stage-in", help="copy a job's input files into its work directory"), "pr"
+    )
+    _add_transfer_options(commands.add_parser("stage-out", help="copy a job's output files to storage"), "pw")
+    copy = commands.add_parser("copy", help="copy one file; the copytool is chosen by URL scheme")
+    copy.add_argument("source")
+    copy.add_argument("destination")
+    copy.add_argument("--checksum", help="expected checksum, e.g. ad:0a1b2c3d or md5:<32 hex>")
+    copy.add_argument("--copytool", help="copytool to use instead of the one for the URL scheme")
+    checksum = commands.add_parser("checksum", help="adler32 and md5 of local files")
+    checksum.add_argument("files", nargs="+")
+    commands.add_parser("tools", help="which copytools can run here, and why not")
+    site = commands.add_parser("site", help="the embedded local site")
+    site_commands = site.add_subparsers(dest="site_command", required=True)
+    init = site_commands.add_parser("init", help="create the embedded site (posix storage, queue, catalog)")
+    init.add_argument("directory", nargs="?", default=None)
+    return parser
+
+
+def _load_job(path: str) -> dict[str, Any]:
+    try:
+        job = read_json(path, "job description")
+    except CopytoolsError as exc:
+        raise UsageError(f"{exc.message}. Give the path of a PanDA job description in JSON.") from None
+    if not isinstance(job, dict):
+        raise UsageError(f"job description {path} must be a JSON object with keys such as inFiles and outFiles.")
+    return job
+
+
+def _site_parts(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """Queue, storages and catalog: given files first, else the embedded site (created if needed)."""
+    site = init_site(args.site) if not (args.queue and args.storages) else None
+    queue = load_queue(args.queue) if args.queue else site.queue  # type: ignore[union-attr]
+    storages = load_storages(args.storages) if args.storages else site.storages  # type: ignore[union-attr]
+    catalog = LocalCatalog(args.catalog) if args.catalog else (site.catalog if site else None)
+    return queue, storages, catalog
+
+
+def _print_plan(console: Console, title: str, entries: list[PlanEntry]) -> None:
+    table = Table(title=f"plan: {title} (dry run, nothing changed)")
+    for column in ("file", "copytool", "from", "to", "why"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(entry.lfn, entry.copytool, entry.source, entry.destination, entry.reason)
+    console.print(table)
+
+
+def _transfer(args: argparse.Namespace, console: Console) -> int:
+    from .console import ProgressView, summary_table
+
+    stagein = args.command == "stage-in"
+    job = _load_job(args.job)
+    try:
+        jobfiles = files_from_job(job)
+    except BadJobDescription as exc:
+        raise UsageError(f"{args.job}: {exc.message}. Fix the job description and try again.") from None
+    files = jobfiles.indata if stagein else jobfiles.outdata + jobfiles.logdata
+    if not files:
+        raise UsageError(
+            f"{args.job} lists no {'input' if stagein else 'output'} files ("
+            f"{'inFiles' if stagein else 'outFiles'} is empty)."
+        )
+    queue, storages, catalog = _site_parts(args)
+    known = set(queue.acopytools) | set(queue.astorages) | {"default"}
+    if args.activity not in known:
+        raise UsageError(
+            f"unknown activity {args.activity!r}: the queue {queue.name} knows "
+            f"{', '.join(sorted(known))}. Choose one with --activity."
+        )
+    if args.copytool:
+        registry.module_name(args.copytool)
+    workdir = os.path.abspath(args.workdir)
+    if not os.path.isdir(workdir):
+        if not stagein:
+            raise UsageError(f"work directory {workdir} does not exist; stage-out reads the outputs from it.")
+        os.makedirs(workdir)
+    view = ProgressView(console, sum(f.filesize for f in files))
+    traces = sender_for(args.traces, spool=os.path.join(workdir, "unsent_traces.jsonl"))
+    client_class = StageInClient if stagein else StageOutClient
+    client = client_class(
+        queue,
+        storages,
+        acopytools={args.activity: [args.copytool]} if args.copytool else None,
+        catalog=catalog,
+        traces=traces,
+        options=EngineOptions(concurrency=args.concurrency),
+        on_event=view,
+    )
+    if args.dry_run:
+        planner = plan_stage_in if stagein else plan_stage_out
+        _print_plan(console, args.command, planner(client, files, args.activity, workdir))  # type: ignore[arg-type]
+        return EXIT_OK
+    try:
+        with view.running():
+            if stagein:
+                client.transfer(files, args.activity, workdir=workdir)
+            else:
+                assert isinstance(client, StageOutClient)
+                client.prepare_destinations(files, [args.activity])
+                client.transfer_with_alternative(files, [args.activity], workdir=workdir)
+    except CopytoolsError as exc:
+        log.debug("transfer failed", exc_info=True)
+        log.info("transfer failed: %s", exc)
+    finally:
+        traces.close()
+    report = build_report(args.command, args.activity, files, client.outcomes)
+    console.print(summary_table(report))
+    if args.report:
+        write_report(args.report, report)
+    failed = [e for e in report["files"] if e["status"] not in ("transferred", "remote_io", "no_transfer")]
+    for entry in failed:
+        console.print(
+            f"[red]FAILED[/red] {entry['lfn']}: error {entry['error_code']} ({entry['state']}): {entry['message']}",
+            highlight=False,
+        )
+    return EXIT_TRANSFER_FAILED if failed else EXIT_OK
+
+
+def _copy(args: argparse.Namespace, console: Console) -> int:
+    destination_local = local_path(args.destination) is not None
+    name = args.copytool
+    if not name:
+        far = args.source if destination_local else args.destination
+        scheme = far.split("://", 1)[0] if "://" in far else "file"
+        name = SCHEME_TOOLS.get(scheme)
+        if name is None:
+            raise UsageError(
+                f"no copytool for URL scheme {scheme!r}; use --copytool to choose one "
+                f"({', '.join(sorted(registry.known_names()))})."
+            )
+    module = registry.load(name)
+    try:
+        checksum = parse_checksum(args.checksum) if args.checksum else {}
+    except CopytoolsError as exc:
+        raise UsageError(f"--checksum {args.checksum!r}: {exc.message}. Use ad:<8 hex> or md5:<32 hex>.") from None
+    destination = args.destination
+    if destination_local and os.path.isdir(local_path(destination) or ""):
+        destination = os.path.join(destination, os.path.basename(args.source.rstrip("/")))
+    spec = FileSpec(lfn=os.path.basename(destination), checksum=checksum)
+    direction = STAGE_IN if destination_local else STAGE_OUT
+    engine = TransferEngine(module.TOOL, direction, EngineOptions(concurrency=1))
+    (outcome,) = engine.run([Transfer(spec, [Route(args.source, destination)])])
+    if spec.status != "transferred":
+        console.print(
+            f"[red]FAILED[/red] error {spec.status_code} ({spec.status_state}): {spec.status_message}", highlight=False
+        )
+        return EXIT_TRANSFER_FAILED
+    console.print(
+        f"copied {outcome.bytes} bytes with {name} in {outcome.seconds:.3f} s to {destination}", highlight=False
+    )
+    return EXIT_OK
+
+
+def _checksum(args: argparse.Namespace, console: Console) -> int:
+    table = Table("file", "adler32", "md5")
+    status = EXIT_OK
+    for path in args.files:
+        try:
+            table.add_row(path, calculate_checksum(path, "adler32"), calculate_checksum(path, "md5"))
+        except CopytoolsError as exc:
+            console.print(f"[red]error[/red] {exc.message}", highlight=False)
+            status = EXIT_BAD_INPUT
+    console.print(table)
+    return status
+
+
+def tool_availability() -> list[tuple[str, str, bool, str]]:
+    """(name, module, available, why) for every known copytool name."""
+    rows = []
+    for name, target in sorted(registry.known_names().items()):
+        try:
+            module = registry.load(name)
+        except CopytoolsError as exc:
+            rows.append((name, target, False, exc.message))
+            continue
+        available, why = module.TOOL.availability() if hasattr(module, "TOOL") else (True, "")
+        binary = BINARIES.get(target.rsplit(".", 1)[-1])
+        if available and binary and shutil.which(binary) is None:
+            available, why = False, f"{binary} not found on PATH"
+        rows.append((name, target, available, why or "in-process"))
+    return rows
+
+
+def _tools(args: argparse.Namespace, console: Console) -> int:
+    table = Table("copytool", "module", "available", "details")
+    for name, target, available, why in tool_availability():
+        table.add_row(name, target, "[green]yes" if available else "[red]no", why)
+    console.print(table)
+    return EXIT_OK
+
+
+def _site(args: argparse.Namespace, console: Console) -> int:
+    site = init_site(args.directory)
+    console.print(
+        f"embedded site ready in {site.directory}: queue {site.queue.name}, storage "
+        f"{', '.join(site.storages)} at {site.directory}/storage",
+        highlight=False,
+    )
+    return EXIT_OK
+
+
+HANDLERS = {
+    "stage-in": _transfer,
+    "stage-out": _transfer,
+    "copy": _copy,
+    "checksum": _checksum,
+    "tools": _tools,
+    "site": _site,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
+    console = Console(highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    try:
+        return HANDLERS[args.command](args, console)
+    except UsageError as exc:
+        errors.print(f"copytools: error: {exc}", highlight=False)
+        return EXIT_BAD_INPUT
+    except CopytoolsError as exc:
+        if args.debug:
+            raise
+        errors.print(f"copytools: error {exc.code} ({exc.state or 'ERROR'}): {exc.message}", highlight=False)
+        return (
+            EXIT_BAD_INPUT
+            if exc.code in (ErrorCodes.UNKNOWNCOPYTOOL, ErrorCodes.BADQUEUECONFIGURATION)
+            else EXIT_TRANSFER_FAILED
+        )
+    except KeyboardInterrupt:
+        errors.print("copytools: interrupted")
+        return 130
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,218 @@
+"""The command line, run as a subprocess the way a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from copytools.checksum import calculate_checksum
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+REPORT_SCHEMA = {
+    "type": "object",
+    "required": ["version", "copytools", "command", "activity", "succeeded", "files"],
+    "properties": {
+        "version": {"const": 1},
+        "command": {"enum": ["stage-in", "stage-out"]},
+        "succeeded": {"type": "boolean"},
+        "files": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": [
+                    "lfn",
+                    "scope",
+                    "copytool",
+                    "source",
+                    "destination",
+                    "bytes",
+                    "seconds",
+                    "checksum",
+                    "status",
+                    "error_code",
+                    "state",
+                    "message",
+                ],
+                "properties": {
+                    "lfn": {"type": "string", "minLength": 1},
+                    "scope": {"type": "string"},
+                    "copytool": {"type": "string"},
+                    "source": {"type": "string"},
+                    "destination": {"type": "string"},
+                    "bytes": {"type": "integer", "minimum": 0},
+                    "seconds": {"type": "number", "minimum": 0},
+                    "checksum": {"type": "string", "pattern": "^(|adler32:[0-9a-f]{8}|md5:[0-9a-f]{32})$"},
+                    "status": {"enum": ["transferred", "remote_io", "no_transfer", "failed", "not_attempted"]},
+                    "error_code": {"type": "integer"},
+                    "state": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+@pytest.fixture
+def env(tmp_path):
+    return dict(os.environ, COPYTOOLS_SITE=str(tmp_path / "site"), COLUMNS="200")
+
+
+def cli(*args, env, cwd=None, check_status=None):
+    result = subprocess.run(
+        [sys.executable, "-m", "copytools", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert "Traceback" not in result.stderr + result.stdout
+    if check_status is not None:
+        assert result.returncode == check_status, result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture
+def example(tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "examples", ignore=shutil.ignore_patterns("input"))
+    return tmp_path / "examples"
+
+
+@pytest.mark.slow
+def test_readme_first_command_cycle(example, env):
+    out = cli("stage-out", "job.json", "--workdir", "work", env=env, cwd=example, check_status=0)
+    assert "stage-out (pw)" in out.stdout and out.stdout.count("transferred") == 3
+    cli("stage-in", "job.json", "--workdir", "input", env=env, cwd=example, check_status=0)
+    job = json.loads((example / "job.json").read_text())
+    for lfn in job["inFiles"].split(","):
+        assert (example / "input" / lfn).read_bytes() == (example / "work" / lfn).read_bytes()
+
+
+@pytest.mark.slow
+def test_report_matches_the_schema(example, env, tmp_path):
+    cli("stage-out", "job.json", "-w", "work", "--report", tmp_path / "out.json", env=env, cwd=example, check_status=0)
+    cli(
+        "stage-in",
+        "job.json",
+        "-w",
+        "input",
+        "--report",
+        tmp_path / "in.json",
+        "--traces",
+        tmp_path / "t.jsonl",
+        env=env,
+        cwd=example,
+        check_status=0,
+    )
+    for name in ("out.json", "in.json"):
+        report = json.loads((tmp_path / name).read_text())
+        jsonschema.validate(report, REPORT_SCHEMA)
+        assert report["succeeded"] and all(f["status"] == "transferred" and f["bytes"] > 0 for f in report["files"])
+    report = json.loads((tmp_path / "in.json").read_text())
+    first = report["files"][0]
+    assert first["checksum"] == "adler32:" + calculate_checksum(example / "input" / first["lfn"])
+    traces = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert [t["eventType"] for t in traces] == ["get_sm", "get_sm"]
+
+
+@pytest.mark.slow
+def test_failed_files_give_exit_status_and_codes(example, env, tmp_path):
+    cli("stage-out", "job.json", "-w", "work", env=env, cwd=example, check_status=0)
+    job = json.loads((example / "job.json").read_text())
+    lfn = job["inFiles"].split(",")[0]
+    job["checksum"] = "ad:00000001,"  # wrong catalog checksum for the first input
+    (example / "bad.json").write_text(json.dumps(job))
+    result = cli(
+        "stage-in", "bad.json", "-w", "input2", "--report", tmp_path / "r.json", env=env, cwd=example, check_status=12
+    )
+    assert f"FAILED {lfn}: error 1171" in result.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    jsonschema.validate(report, REPORT_SCHEMA)
+    assert not report["succeeded"] and report["files"][0]["error_code"] == 1171
+    assert not (example / "input2" / lfn).exists()
+
+
+@pytest.mark.slow
+def test_dry_run_changes_nothing(example, env, tmp_path):
+    result = cli("stage-out", "job.json", "-w", "work", "--dry-run", env=env, cwd=example, check_status=0)
+    assert "dry run" in result.stdout and "posix" in result.stdout and "LOCAL_DISK" in result.stdout
+    assert "file://" in result.stdout
+    assert not list((tmp_path / "site" / "storage").rglob("*.root*"))
+    result = cli("stage-in", "job.json", "-w", "input", "--dry-run", env=env, cwd=example, check_status=0)
+    assert "NOREPLICAS" in result.stdout or "1326" in result.stdout  # nothing staged out yet: no replica
+    assert not (example / "input").exists() or not list((example / "input").iterdir())
+
+
+def test_copy_and_checksum(tmp_path, env):
+    source = tmp_path / "a.dat"
+    source.write_bytes(b"copytools" * 1000)
+    adler = calculate_checksum(source)
+    cli("copy", source, tmp_path / "b.dat", "--checksum", f"ad:{adler}", env=env, check_status=0)
+    assert (tmp_path / "b.dat").read_bytes() == source.read_bytes()
+    cli("copy", source, f"file://{tmp_path}/c.dat", env=env, check_status=0)
+    assert (tmp_path / "c.dat").exists()
+    result = cli("copy", source, tmp_path / "d.dat", "--checksum", "ad:00000001", env=env, check_status=12)
+    assert "error 1171" in result.stdout and not (tmp_path / "d.dat").exists()
+    result = cli("copy", tmp_path / "missing", tmp_path / "e.dat", env=env, check_status=12)
+    assert "error 1331" in result.stdout
+    result = cli("checksum", source, env=env, check_status=0)
+    assert adler in result.stdout and calculate_checksum(source, "md5") in result.stdout
+
+
+def test_tools_table(env):
+    result = cli("tools", env=env, check_status=0)
+    lines = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("│")}
+    assert "yes" in lines["mv"] and "yes" in lines["posix"]
+    assert "no" in lines["rucio"] or "yes" in lines["rucio"]
+
+
+def test_site_init(tmp_path, env):
+    result = cli("site", "init", tmp_path / "mysite", env=env, check_status=0)
+    assert "LOCAL_DISK" in result.stdout
+    assert {p.name for p in (tmp_path / "mysite").iterdir()} >= {"queue.json", "storages.json", "catalog.sqlite"}
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["stage-in", "{tmp}/nope.json", "-w", "{tmp}/w"], ["cannot read job description", "nope.json"]),
+        (["stage-in", "{tmp}/broken.json", "-w", "{tmp}/w"], ["not valid JSON", "broken.json"]),
+        (["stage-in", "{tmp}/list.json", "-w", "{tmp}/w"], ["must be a JSON object"]),
+        (["stage-in", "{tmp}/badjob.json", "-w", "{tmp}/w"], ["'fsize'", "Fix the job description"]),
+        (
+            ["stage-in", "{job}", "-w", "{tmp}/w", "--activity", "nonsense"],
+            ["unknown activity 'nonsense'", "--activity"],
+        ),
+        (
+            ["stage-in", "{job}", "-w", "{tmp}/w", "--queue", "{tmp}/broken.json", "--storages", "{tmp}/broken.json"],
+            ["queue description", "not valid JSON"],
+        ),
+        (["stage-in", "{job}", "-w", "{tmp}/w", "--copytool", "warp"], ["error 1323", "unknown copytool 'warp'"]),
+        (["copy", "{job}", "{tmp}/x", "--checksum", "sha1:abc"], ["--checksum", "ad:<8 hex>"]),
+        (["copy", "{job}", "{tmp}/x", "--checksum", "ad:xyz"], ["--checksum", "malformed adler32"]),
+        (["copy", "{job}", "gopher://h/x"], ["no copytool for URL scheme 'gopher'", "--copytool"]),
+        (["stage-out", "{job}", "-w", "{tmp}/absent"], ["does not exist"]),
+    ],
+)
+def test_bad_input_is_one_clear_message(tmp_path, env, args, words):
+    (tmp_path / "broken.json").write_text("{oops")
+    (tmp_path / "list.json").write_text("[]")
+    (tmp_path / "badjob.json").write_text(json.dumps({"inFiles": "a.root", "fsize": "big"}))
+    values = {"tmp": tmp_path, "job": EXAMPLES / "job.json"}
+    result = cli(*[a.format(**values) for a in args], env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    for word in words:
+        assert word in result.stderr
