@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -254,10 +255,23 @@ def tool_availability() -> list[tuple[str, str, bool, str]]:
             continue
         available, why = module.TOOL.availability() if hasattr(module, "TOOL") else (True, "")
         binary = BINARIES.get(target.rsplit(".", 1)[-1])
-        if available and binary and shutil.which(binary) is None:
-            available, why = False, f"{binary} not found on PATH"
+        if available and binary:
+            available, why = _binary_version(binary)
         rows.append((name, target, available, why or "in-process"))
     return rows
+
+
+def _binary_version(binary: str) -> tuple[bool, str]:
+    """Whether a tool's command is on PATH, with the version it reports."""
+    path = shutil.which(binary)
+    if path is None:
+        return False, f"{binary} not found on PATH"
+    try:
+        result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"{path} does not run: {exc}"
+    version = (result.stdout or result.stderr).strip().splitlines()
+    return True, f"{path} {version[0] if version else ''}".strip()
 
 
 def _tools(args: argparse.Namespace, console: Console) -> int:

@@ -72,7 +72,8 @@ class ProgressView:
         elif event.kind in ("done", "failed") and task is not None:
             label = event.lfn if event.kind == "done" else f"[red]{event.lfn} failed"
             self.progress.update(task, description=label, completed=event.count or event.total)
-            self.progress.remove_task(task) if len(self.tasks) > 20 else None
+            if len(self.tasks) > 20:  # keep the screen readable for long file lists
+                self.progress.remove_task(task)
             del self.tasks[event.lfn]
 
     @contextmanager
@@ -87,7 +88,8 @@ class ProgressView:
 def summary_table(report: dict[str, Any]) -> Table:
     """One row per file: status, copytool, bytes, time, code and message."""
     table = Table(title=f"{report['command']} ({report['activity']})")
-    for column in ("file", "status", "copytool", "bytes", "seconds", "code", "message"):
+    table.add_column("file", no_wrap=True)
+    for column in ("status", "copytool", "bytes", "seconds", "code", "message"):
         table.add_column(column, overflow="fold")
     for entry in report["files"]:
         ok = entry["status"] in DONE
