@@ -100,6 +100,7 @@ def test_existing_destination_is_not_overwritten_unless_asked(backend, tmp_path)
     assert spec.status == "transferred" and backend.get("out.root") == PAYLOAD
 
 
+@pytest.mark.slow
 def test_timeout_stops_the_transfer(backend, tmp_path):
     source = backend.slow_source("slow.root", pause=0.05)
     spec = FileSpec(lfn="slow.root")
@@ -113,6 +114,7 @@ def test_timeout_stops_the_transfer(backend, tmp_path):
     assert not (tmp_path / "slow.root").exists() and leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_stalled_transfer_is_stopped_before_its_timeout(backend, tmp_path):
     source = backend.slow_source("stall.root", pause=0.05, first_pause=1.5)
     spec = FileSpec(lfn="stall.root")

@@ -14,6 +14,8 @@ import pytest
 
 from copytools.errors import ErrorCodes
 
+pytestmark = pytest.mark.slow
+
 LIMIT = textwrap.dedent("""
     import resource, signal
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

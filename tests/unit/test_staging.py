@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import pytest
 
@@ -257,3 +258,35 @@ def test_input_size_limit(site, tmp_path):
     with pytest.raises(CopytoolsError) as info:
         StageInClient(queue, storages, catalog=catalog).transfer(files, "pr", workdir=str(tmp_path))
     assert info.value.code == ErrorCodes.SIZETOOLARGE
+
+
+def test_free_space_check(site, tmp_path, monkeypatch):
+    queue, storages, catalog = site
+    catalog.register("s", "f.root", "A", f"file://{tmp_path}/f.root", 5000, {"adler32": "00000001"})
+    monkeypatch.setattr(
+        "copytools.staging.stagein.shutil.disk_usage", lambda path: shutil._ntuple_diskusage(0, 0, 4999)
+    )
+    files = [FileSpec(lfn="f.root", scope="s")]
+    with pytest.raises(CopytoolsError) as info:
+        StageInClient(queue, storages, catalog=catalog).transfer(files, "pr", workdir=str(tmp_path))
+    assert info.value.code == ErrorCodes.NOLOCALSPACE and files[0].status_code == ErrorCodes.NOLOCALSPACE
+
+
+def test_client_location_is_given_to_the_catalog(site, tmp_path):
+    queue, storages, _ = site
+    seen = []
+
+    class RecordingCatalog(LocalCatalog):
+        def list_replicas(self, dids, schemes=None, location=None):
+            seen.append((list(dids), schemes, location))
+            return super().list_replicas([], schemes, location)
+
+    from copytools.catalog import ClientLocation
+
+    where = ClientLocation(site="CERN-PROD", ip="192.0.2.1", latitude=46.2, longitude=6.1)
+    with pytest.raises(CopytoolsError):
+        StageInClient(queue, storages, catalog=RecordingCatalog(tmp_path / "c.sqlite"), location=where).transfer(
+            [FileSpec(lfn="f.root", scope="s")], "pr", workdir=str(tmp_path)
+        )
+    ((dids, schemes, location),) = seen
+    assert dids == [("s", "f.root")] and "root" in schemes and location is where
