@@ -1,15 +1,23 @@
-"""Shared fixtures: real files of given sizes and an embedded local site in a temporary directory."""
+"""Shared fixtures: real files of given sizes, an embedded local site, and a real xrootd server."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from copytools.checksum import calculate_checksum
 from copytools.localsite import LocalSite, init_site
+
+from .servers.xrootd import FAST_FAIL_ENV, XrootdServer
+
+# XRootD clients (the xrdcp command and the bindings) read these once: set them before any is used.
+for _key, _value in FAST_FAIL_ENV.items():
+    os.environ.setdefault(_key, _value)
 
 
 def write_file(path: str | os.PathLike[str], size: int, seed: int = 0) -> str:
@@ -31,3 +39,19 @@ def make_file() -> Callable[..., str]:
 @pytest.fixture
 def local_site(tmp_path: Path) -> LocalSite:
     return init_site(str(tmp_path / "site"))
+
+
+@pytest.fixture(scope="session")
+def xrootd_server() -> Iterator[XrootdServer]:
+    """One xrootd for the session, serving a temporary directory on a free port of 127.0.0.1.
+
+    The directory is outside pytest's (private) temporary tree so that the `xrootd` user can reach it.
+    """
+    if not XrootdServer.available():
+        pytest.skip("xrootd-server and xrootd-client are not installed (.ci/run installs them)")
+    base = Path(tempfile.mkdtemp(prefix="copytools-xrootd-"))
+    os.chmod(base, 0o755)  # noqa: S103 - the xrootd user must reach it
+    server = XrootdServer(base).start()
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)

@@ -159,9 +159,10 @@ class TransferEngine:
             with self._watch.lock:
                 contexts = list(self._watch.contexts)
             for ctx in contexts:
+                ctx.poll_watch_path()
                 if now - ctx.started > ctx.timeout:
                     ctx.cancel(f"no completion within the time-out of {ctx.timeout:g} s")
-                elif now - ctx.last_progress > self.options.stall_timeout:
+                elif ctx.stall_watch and now - ctx.last_progress > self.options.stall_timeout:
                     ctx.cancel(f"transfer stalled: no progress for {self.options.stall_timeout:g} s")
 
     def _transfer(self, transfer: Transfer) -> Outcome:
@@ -213,28 +214,35 @@ class TransferEngine:
         """One try: copy to a temporary name, verify, rename; returns the bytes moved."""
         trace = self._trace_for(fspec, route)
         final_local = local_path(route.destination)
-        temp = final_local + TEMP_SUFFIX if final_local is not None else None
+        renames = final_local is not None or self.tool.supports_rename
+        target = route.destination + TEMP_SUFFIX if renames else route.destination
+        temp_local = final_local + TEMP_SUFFIX if final_local is not None else None
         ctx = CopyContext(
             self.direction,
             self._timeout_for(fspec),
             lambda n: self.on_event(Event("progress", fspec.lfn, fspec.filesize, n)),
             kinds=tuple(fspec.checksum)[:1] or ("adler32",),
         )
+        # Stalls are seen from the bytes we move, from the tool's progress, or from the growing local file.
+        ctx.watch_path = temp_local if not self.tool.in_process else None
+        ctx.stall_watch = self.tool.in_process or self.tool.reports_progress or ctx.watch_path is not None
         with self._watch.lock:
             self._watch.contexts.add(ctx)
         try:
             if not self.options.overwrite:
                 self._refuse_existing(route.destination, final_local)
-            result = self.tool.copy(route.source, temp or route.destination, ctx)
+            result = self.tool.copy(route.source, temp_local or target, ctx)
             if ctx.cancelled:
                 raise timeout_error(ctx)
-            self._verify(fspec, result, temp)
-            if temp is not None and final_local is not None:
-                os.replace(temp, final_local)
+            self._verify(fspec, result, temp_local, target)
+            if final_local is not None and temp_local is not None:
+                os.replace(temp_local, final_local)
+            elif renames:
+                self.tool.rename(target, route.destination)
             if result.on_commit is not None:
                 result.on_commit()
         except Exception as exc:  # a classified failure, the final rename, or a copytool bug
-            self._clean(temp, route.destination)
+            self._clean(temp_local, target)
             error = self._classify(exc, ctx)
             self._send_trace(trace, error.state, error.message)
             raise error from None
@@ -262,18 +270,20 @@ class TransferEngine:
                 state="FILE_EXISTS",
             )
 
-    def _clean(self, temp: str | None, destination: str) -> None:
-        if temp is not None:
-            _remove_quietly(temp)
+    def _clean(self, temp_local: str | None, target: str) -> None:
+        if temp_local is not None:
+            _remove_quietly(temp_local)
         else:
             with contextlib.suppress(CopytoolsError, OSError):
-                self.tool.remove(destination)
+                self.tool.remove(target)
 
-    def _verify(self, fspec: FileSpec, result: CopyResult, temp: str | None) -> None:
-        """Check size and checksum of what arrived against what the file spec expects."""
-        size = result.size
-        if size is None and temp is not None:
-            size = os.stat(temp).st_size
+    def _verify(self, fspec: FileSpec, result: CopyResult, temp_local: str | None, target: str) -> None:
+        """Check size and checksum of what arrived against what the file spec expects.
+
+        A local file is measured here, never taken on the tool's word: xrdcp, the XRootD bindings and
+        gfal-copy all report success for a file truncated by a full disk.
+        """
+        size = os.stat(temp_local).st_size if temp_local is not None else result.size
         if fspec.filesize and size is not None and size != fspec.filesize:
             self._mismatch(fspec, f"size mismatch for {fspec.lfn}: expected {fspec.filesize}, got {size} bytes")
         if not fspec.filesize and size is not None:
@@ -281,19 +291,25 @@ class TransferEngine:
         if not self.options.verify_checksum or result.same_bytes or not fspec.checksum:
             return
         kind, expected = next(iter(fspec.checksum.items()))
-        actual = result.checksums.get(ck.canonical_type(kind))
-        if actual is None and temp is not None:
-            actual = ck.calculate_checksum(temp, kind)
-        if actual is None:
+        kind = ck.canonical_type(kind)
+        values = dict(result.checksums)
+        if temp_local is not None and not self.tool.in_process:
+            values["local"] = ck.calculate_checksum(temp_local, kind)
+        elif temp_local is None and kind not in values:
+            remote = self.tool.remote_checksum(target, kind)
+            if remote:
+                values[kind] = remote
+        checked = [values[k] for k in (kind, "local") if values.get(k)]
+        if not checked:
             log.warning("%s: %s could not be verified at the destination", fspec.lfn, kind)
-            return
-        if not ck.same(kind, expected, actual):
-            self._mismatch(
-                fspec,
-                f"checksum verification failed for LFN={fspec.lfn}: checksum (expected)={expected} "
-                f"!= checksum (transferred)={actual}",
-                kind,
-            )
+        for actual in checked:
+            if not ck.same(kind, expected, actual):
+                self._mismatch(
+                    fspec,
+                    f"checksum verification failed for LFN={fspec.lfn}: checksum (expected)={expected} "
+                    f"!= checksum (transferred)={actual}",
+                    kind,
+                )
 
     def _mismatch(self, fspec: FileSpec, message: str, kind: str = "adler32") -> None:
         adler = ck.canonical_type(kind) == "adler32"

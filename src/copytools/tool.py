@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import threading
 import time
 import urllib.parse
@@ -42,6 +43,8 @@ class CopyContext:
         self._on_cancel: list[Callable[[], None]] = []
         self._on_progress = on_progress
         self._lock = threading.Lock()
+        self.watch_path: str | None = None  # a local file whose growth counts as progress
+        self.stall_watch = True  # False when nothing tells us whether bytes move
 
     @property
     def stagein(self) -> bool:
@@ -49,12 +52,27 @@ class CopyContext:
 
     def progress(self, count: int) -> None:
         """Record `count` more bytes moved; raises `Cancelled` once the engine has stopped the copy."""
-        self.bytes_done += count
-        self.last_progress = time.monotonic()
-        if self._on_progress is not None:
-            self._on_progress(count)
+        self.advance(count)
         if self._cancelled.is_set():
             raise Cancelled(self.cancel_reason)
+
+    def advance(self, count: int) -> None:
+        """Record `count` more bytes moved, without raising (for callbacks from foreign threads)."""
+        self.bytes_done += count
+        self.last_progress = time.monotonic()
+        if self._on_progress is not None and count:
+            self._on_progress(count)
+
+    def poll_watch_path(self) -> None:
+        """Count the growth of the watched local file as progress."""
+        if self.watch_path is None:
+            return
+        try:
+            size = os.stat(self.watch_path).st_size
+        except OSError:
+            return
+        if size > self.bytes_done:
+            self.advance(size - self.bytes_done)
 
     def alive(self) -> None:
         """Record that the transfer is still moving without a byte count (e.g. a tool's own progress line)."""
@@ -131,6 +149,10 @@ class Copytool:
     check_availablespace = True
     # True when the bytes go through this process (no external command or server-side copy).
     in_process = False
+    # True when the tool reports progress while it copies (so a stall can be seen).
+    reports_progress = False
+    # True when the tool can rename at the destination: uploads then go to a temporary name first.
+    supports_rename = False
 
     def availability(self) -> tuple[bool, str]:
         """Whether the tool can run here, and why not."""
@@ -146,6 +168,14 @@ class Copytool:
     def exists(self, url: str) -> bool:
         """Whether a non-local destination exists (for the no-overwrite check)."""
         return False
+
+    def rename(self, temp_url: str, final_url: str) -> None:
+        """Rename at the destination (tools with `supports_rename`)."""
+        raise NotImplementedError
+
+    def remote_checksum(self, url: str, kind: str) -> str | None:
+        """The storage's checksum of a file it holds, when the tool can ask for it."""
+        return None
 
 
 def timeout_error(ctx: CopyContext) -> CopytoolsError:

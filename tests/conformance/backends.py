@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -10,7 +11,10 @@ from pathlib import Path
 from types import ModuleType
 
 from copytools.tool import Copytool
-from copytools.tools import mv, posix
+from copytools.tools import mv, posix, xrdcp
+from copytools.xrootd import XrdclTool, XrdcpTool
+
+from ..servers.xrootd import XrootdServer
 
 
 @dataclass
@@ -54,6 +58,44 @@ class Backend:
         return self.url(name)
 
 
+class SilentServer:
+    """A port that accepts connections and never answers: the worst kind of storage."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(16)
+        self.port = int(self.socket.getsockname()[1])
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+@dataclass
+class XrootdBackend(Backend):
+    """Files on a real xrootd server; slow sources are a silent port."""
+
+    server: XrootdServer | None = None
+    silent: SilentServer | None = None
+
+    def _name(self, name: str) -> str:
+        assert self.server is not None
+        return str(self.root.relative_to(self.server.data) / name)
+
+    def url(self, name: str) -> str:
+        assert self.server is not None
+        return self.server.url(self._name(name))
+
+    def put(self, name: str, data: bytes) -> str:
+        assert self.server is not None
+        return self.server.put(self._name(name), data)
+
+    def slow_source(self, name: str, pause: float, first_pause: float = 0.0) -> str:
+        """A URL on a new silent port (XRootD clients remember a failed channel for a while)."""
+        self.silent = SilentServer()
+        return f"root://127.0.0.1:{self.silent.port}//{name}"
+
+
 def local_backends(root: Path) -> dict[str, Backend]:
     (root / "mv").mkdir()
     (root / "posix").mkdir()
@@ -61,3 +103,10 @@ def local_backends(root: Path) -> dict[str, Backend]:
         "mv": Backend("mv", mv, mv.TOOL, root / "mv"),
         "posix": Backend("posix", posix, posix.TOOL, root / "posix", "file://"),
     }
+
+
+def xrootd_backend(kind: str, server: XrootdServer, subdir: str) -> XrootdBackend:
+    """The xrdcp copytool through the xrdcp command (`cli`) or the bindings, on its own directory."""
+    tool: Copytool = XrdcpTool() if kind == "cli" else XrdclTool()
+    root = server.data / subdir
+    return XrootdBackend(f"xrdcp-{kind}", xrdcp, tool, root, server=server)

@@ -1,10 +1,25 @@
+import itertools
+from collections.abc import Iterator
+
 import pytest
 
-from .backends import Backend, local_backends
+from .backends import Backend, local_backends, xrootd_backend
 
-BACKENDS = ["mv", "posix"]
+LOCAL = ["mv", "posix"]
+XROOTD = ["xrdcp-cli", "xrdcp-bindings"]
+_dirs = itertools.count()
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request, tmp_path) -> Backend:
-    return local_backends(tmp_path)[request.param]
+@pytest.fixture(params=LOCAL + XROOTD)
+def backend(request, tmp_path) -> Iterator[Backend]:
+    if request.param in LOCAL:
+        yield local_backends(tmp_path)[request.param]
+        return
+    if request.param == "xrdcp-bindings":
+        pytest.importorskip("XRootD.client")
+    server = request.getfixturevalue("xrootd_server")
+    backend = xrootd_backend(request.param.split("-")[1], server, f"conformance{next(_dirs)}")
+    server.put(f"{backend.root.name}/.keep", b"")
+    yield backend
+    if backend.silent is not None:
+        backend.silent.close()
