@@ -41,7 +41,10 @@ def classify(output: str, stagein: bool, exit_code: int | None = None) -> Copyto
     if "checksum error" in lowered or exit_code == 53:
         code = ErrorCodes.GETADMISMATCH if stagein else ErrorCodes.PUTADMISMATCH
         return CopytoolsError(output, code=code, state="AD_MISMATCH")
-    if any(s in lowered for s in ("connection refused", "socket error", "operation expired", "socket timeout")):
+    if any(
+        s in lowered
+        for s in ("connection refused", "connection error", "socket error", "operation expired", "socket timeout")
+    ):
         return CopytoolsError(
             f"storage not reachable: {output}", code=ErrorCodes.SERVICENOTAVAILABLE, state="SERVICE_ERROR"
         )
