@@ -44,6 +44,7 @@ class CopyContext:
         self._on_progress = on_progress
         self._lock = threading.Lock()
         self.watch_path: str | None = None  # a local file whose growth counts as progress
+        self.verified_after = False  # the engine will check the copy against a known checksum itself
         self.stall_watch = True  # False when nothing tells us whether bytes move
 
     @property

@@ -47,15 +47,23 @@ def mode(request, monkeypatch):
 
 
 def site_for(server: XrootdServer, tmp_path: Path, copytools=None):
-    queue = queue_from_dict({
-        "nickname": "XRD_PQ",
-        "acopytools": {"pr": ["xrdcp"], "pw": ["xrdcp"]},
-        "copytools": copytools or {"xrdcp": {"setup": ""}},
-        "astorages": {"read_lan": ["XRD_DISK"], "pw": ["XRD_DISK"]},
-    })
+    queue = queue_from_dict(
+        {
+            "nickname": "XRD_PQ",
+            "acopytools": {"pr": ["xrdcp"], "pw": ["xrdcp"]},
+            "copytools": copytools or {"xrdcp": {"setup": ""}},
+            "astorages": {"read_lan": ["XRD_DISK"], "pw": ["XRD_DISK"]},
+        }
+    )
     protocol = {"endpoint": server.endpoint(), "path": f"/{server.data}/rucio/", "flavour": "XROOTD", "id": 1}
-    storages = storages_from_dict({"XRD_DISK": {"is_deterministic": True, "arprotocols": {
-        a: [protocol] for a in ("read_lan", "write_lan", "write_wan")}}})
+    storages = storages_from_dict(
+        {
+            "XRD_DISK": {
+                "is_deterministic": True,
+                "arprotocols": {a: [protocol] for a in ("read_lan", "write_lan", "write_wan")},
+            }
+        }
+    )
     return queue, storages, LocalCatalog(tmp_path / "catalog.sqlite")
 
 
@@ -64,7 +72,10 @@ def test_checksum_option_and_output_parsing():
     assert xrdcp._resolve_checksum_option(None) == "--cksum adler32:print"
     assert xrdcp.get_file_info_from_output("adler32: 620062 root://h//f 1\n") == (1, "00620062", "adler32")
     assert xrdcp.get_file_info_from_output("md5: 0cc175b9c0f1b6a831c399e269772661 /x 1") == (
-        1, "0cc175b9c0f1b6a831c399e269772661", "md5")
+        1,
+        "0cc175b9c0f1b6a831c399e269772661",
+        "md5",
+    )
     assert xrdcp.get_file_info_from_output("") == (None, None, None)
     assert xrdcp.get_file_info_from_output("nothing useful") == (None, None, None)
 
@@ -168,7 +179,8 @@ def test_server_down_is_classified(tool, tmp_path):
     url = f"root://127.0.0.1:{_refused_port()}//data/f.root"
     started = time.monotonic()
     TransferEngine(tool, "stage-in", EngineOptions(attempts=1, timeout=60)).run(
-        [Transfer(spec, [Route(url, str(tmp_path / "f.root"))])])
+        [Transfer(spec, [Route(url, str(tmp_path / "f.root"))])]
+    )
     assert (spec.status, spec.status_code) == ("failed", ErrorCodes.SERVICENOTAVAILABLE)
     assert time.monotonic() - started < 30
 
@@ -225,11 +237,12 @@ def test_local_disk_full_is_never_transferred(xrootd_server, tmp_path, force_cli
         from copytools.tools.xrdcp import _tool
         spec = FileSpec(lfn="f.root", filesize={len(data)}, checksum={{"adler32": {adler(data)!r}}})
         TransferEngine(_tool({{}}), "stage-in", EngineOptions(attempts=1)).run(
-            [Transfer(spec, [Route({url!r}, {str(tmp_path / 'f.root')!r})])])
+            [Transfer(spec, [Route({url!r}, {str(tmp_path / "f.root")!r})])])
         print(spec.status, spec.status_code)
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                            env=dict(os.environ))
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=dict(os.environ)
+    )
     status, code = result.stdout.split()
     assert status == "failed" and int(code) in (ErrorCodes.NOLOCALSPACE, ErrorCodes.GETADMISMATCH), result.stderr
     assert not (tmp_path / "f.root").exists() and not list(tmp_path.glob("*.copytools-part"))
