@@ -227,6 +227,7 @@ class TransferEngine:
         ctx.watch_path = temp_local if not self.tool.in_process else None
         ctx.stall_watch = self.tool.in_process or self.tool.reports_progress or ctx.watch_path is not None
         ctx.verified_after = bool(temp_local and fspec.checksum and self.options.verify_checksum)
+        ctx.fspec = fspec
         with self._watch.lock:
             self._watch.contexts.add(ctx)
         try:

@@ -9,6 +9,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import CopytoolsError, ErrorCodes
 from .tools.common import resolve_common_transfer_errors
@@ -45,6 +46,7 @@ class CopyContext:
         self._lock = threading.Lock()
         self.watch_path: str | None = None  # a local file whose growth counts as progress
         self.verified_after = False  # the engine will check the copy against a known checksum itself
+        self.fspec: Any = None  # the file being copied (size, checksum, guid, storage) for tools that need it
         self.stall_watch = True  # False when nothing tells us whether bytes move
 
     @property

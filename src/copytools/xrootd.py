@@ -5,13 +5,13 @@ from __future__ import annotations
 import functools
 import os
 import re
-import shutil
 import threading
 import urllib.parse
 from typing import Any
 
+from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
-from .execute import run_command
+from .execute import CommandResult, run_command
 from .tool import CopyContext, CopyResult, Copytool
 from .tools.common import resolve_common_transfer_errors
 
@@ -111,28 +111,23 @@ def resolve_checksum_option(setup: str | None = None) -> str:
     return "-md5" if help_text else ""
 
 
-class XrdcpTool(_RemoteFiles, Copytool):
+class XrdcpTool(_RemoteFiles, CommandTool):
     """One `xrdcp -np -f` process per file, its adler32 printed and checked."""
 
     name = "xrdcp"
+    executable = "xrdcp"
     allowed_schemas = ("root",)
     supports_rename = True
 
-    def __init__(self, setup: str | None = None) -> None:
-        self.setup = setup or None
+    def arguments(self, source: str, destination: str, ctx: CopyContext) -> list[str]:
+        return ["xrdcp", "-np", "-f", *resolve_checksum_option(self.setup).split(), source, destination]
 
-    def availability(self) -> tuple[bool, str]:
-        path = shutil.which("xrdcp")
-        return (True, path) if path else (False, "xrdcp not found on PATH")
-
-    def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
-        option = resolve_checksum_option(self.setup)
-        args = ["xrdcp", "-np", "-f", *option.split(), source, destination]
-        result = run_command(args, ctx, setup=self.setup)
-        if result.returncode != 0:
-            raise classify(result.output, ctx.stagein, result.returncode)
-        size, value, kind = parse_checksum_output(result.output)
+    def result(self, output: str) -> CopyResult:
+        size, value, kind = parse_checksum_output(output)
         return CopyResult(size=size, checksums={kind: value} if kind and value else {})
+
+    def classify(self, result: CommandResult, ctx: CopyContext) -> CopytoolsError:
+        return classify(result.output, ctx.stagein, result.returncode)
 
 
 def bindings_available() -> bool:
