@@ -24,6 +24,7 @@ from .tool import (
     CopyResult,
     Copytool,
     local_path,
+    partial_names,
     timeout_error,
 )
 from .tools.common import get_timeout
@@ -86,6 +87,7 @@ class EngineOptions:
     overwrite: bool = True
     verify_checksum: bool = True
     inline_below: int = 256 * 1024  # in-process copies of smaller files run in the calling thread
+    retry_only_timeouts: bool = False  # the pilot's legacy movers retry nothing but time-outs
 
 
 @dataclass
@@ -182,7 +184,7 @@ class TransferEngine:
                     log.info("%s: attempt %d from %s failed: %s", fspec.lfn, attempt, route.source, exc)
                     if exc.code in PERMANENT_CODES:
                         return self._finish_failed(outcome, error, started)
-                    if exc.code not in TRANSIENT_CODES or attempt == self.options.attempts:
+                    if not self._retryable(exc) or attempt == self.options.attempts:
                         break  # next route
                     time.sleep(self.options.backoff * 2 ** (attempt - 1))
                     continue
@@ -191,6 +193,11 @@ class TransferEngine:
                 self.on_event(Event("done", fspec.lfn, fspec.filesize, outcome.bytes))
                 return outcome
         return self._finish_failed(outcome, error, started)
+
+    def _retryable(self, error: CopytoolsError) -> bool:
+        if self.options.retry_only_timeouts:
+            return error.code in (ErrorCodes.STAGEINTIMEOUT, ErrorCodes.STAGEOUTTIMEOUT)
+        return error.code in TRANSIENT_CODES
 
     def _finish_failed(self, outcome: Outcome, error: CopytoolsError, started: float) -> Outcome:
         fspec = outcome.fspec
@@ -274,7 +281,8 @@ class TransferEngine:
 
     def _clean(self, temp_local: str | None, target: str) -> None:
         if temp_local is not None:
-            _remove_quietly(temp_local)
+            for path in partial_names(temp_local):
+                _remove_quietly(path)
         else:
             with contextlib.suppress(CopytoolsError, OSError):
                 self.tool.remove(target)

@@ -19,6 +19,11 @@ STAGE_OUT = "stage-out"
 TEMP_SUFFIX = ".copytools-part"  # a file under this name is never complete
 
 
+def partial_names(path: str) -> tuple[str, ...]:
+    """A temporary local name and the partial files a tool may write beside it (its own temporary names)."""
+    return path, path + TEMP_SUFFIX, path + ".part"
+
+
 class Cancelled(CopytoolsError):
     """The engine stopped a transfer (time-out or stall)."""
 
@@ -67,15 +72,17 @@ class CopyContext:
             self._on_progress(count)
 
     def poll_watch_path(self) -> None:
-        """Count the growth of the watched local file as progress."""
+        """Count the growth of the watched local file (or of the tool's own partial file) as progress."""
         if self.watch_path is None:
             return
-        try:
-            size = os.stat(self.watch_path).st_size
-        except OSError:
+        for path in partial_names(self.watch_path):
+            try:
+                size = os.stat(path).st_size
+            except OSError:
+                continue
+            if size > self.bytes_done:
+                self.advance(size - self.bytes_done)
             return
-        if size > self.bytes_done:
-            self.advance(size - self.bytes_done)
 
     def alive(self) -> None:
         """Record that the transfer is still moving without a byte count (e.g. a tool's own progress line)."""

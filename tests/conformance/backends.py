@@ -11,9 +11,10 @@ from pathlib import Path
 from types import ModuleType
 
 from copytools.tool import Copytool
-from copytools.tools import mv, posix, xrdcp
+from copytools.tools import lsm, mv, posix, xrdcp
 from copytools.xrootd import XrdclTool, XrdcpTool
 
+from ..servers.movers import write_setup
 from ..servers.xrootd import XrootdServer
 
 
@@ -97,11 +98,12 @@ class XrootdBackend(Backend):
 
 
 def local_backends(root: Path) -> dict[str, Backend]:
-    (root / "mv").mkdir()
-    (root / "posix").mkdir()
+    for name in ("mv", "posix", "lsm"):
+        (root / name).mkdir()
     return {
         "mv": Backend("mv", mv, mv.TOOL, root / "mv"),
         "posix": Backend("posix", posix, posix.TOOL, root / "posix", "file://"),
+        "lsm": Backend("lsm", lsm, lsm.LsmTool(str(write_setup(root / "site"))), root / "lsm", "file://"),
     }
 
 

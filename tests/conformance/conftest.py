@@ -5,7 +5,7 @@ import pytest
 
 from .backends import Backend, local_backends, xrootd_backend
 
-LOCAL = ["mv", "posix"]
+LOCAL = ["mv", "posix", "lsm"]
 XROOTD = ["xrdcp-cli", "xrdcp-bindings"]
 _dirs = itertools.count()
 

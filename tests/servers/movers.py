@@ -1,0 +1,32 @@
+"""A site setup script that puts copytools' reference lsm-get/lsm-put on PATH, as a site would."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+
+def scripts_dir() -> Path:
+    """Where pip installed the console scripts of this interpreter."""
+    for candidate in (Path(sysconfig.get_path("scripts")), Path(sys.executable).parent):
+        if (candidate / "lsm-get").exists():
+            return candidate
+    found = shutil.which("lsm-get")
+    if found is None:
+        raise RuntimeError("lsm-get is not installed: pip install -e . first")
+    return Path(found).resolve().parent
+
+
+def write_setup(directory: Path) -> Path:
+    """A setup script (in a directory whose name has a space) that puts only the movers on PATH."""
+    bindir = directory / "site movers"
+    bindir.mkdir(parents=True, exist_ok=True)
+    for name in ("lsm-get", "lsm-put"):
+        link = bindir / name
+        if not link.exists():
+            link.symlink_to(scripts_dir() / name)
+    setup = directory / "lsm setup.sh"
+    setup.write_text(f'export PATH="{bindir}:$PATH"\n')
+    return setup
