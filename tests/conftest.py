@@ -41,17 +41,33 @@ def local_site(tmp_path: Path) -> LocalSite:
     return init_site(str(tmp_path / "site"))
 
 
-@pytest.fixture(scope="session")
-def xrootd_server() -> Iterator[XrootdServer]:
-    """One xrootd for the session, serving a temporary directory on a free port of 127.0.0.1.
-
-    The directory is outside pytest's (private) temporary tree so that the `xrootd` user can reach it.
-    """
+def _serve(**options: bool) -> Iterator[XrootdServer]:
+    """An xrootd in a directory outside pytest's private temporary tree, so the `xrootd` user reaches it."""
     if not XrootdServer.available():
         pytest.skip("xrootd-server and xrootd-client are not installed (.ci/run installs them)")
     base = Path(tempfile.mkdtemp(prefix="copytools-xrootd-"))
     os.chmod(base, 0o755)  # noqa: S103 - the xrootd user must reach it
-    server = XrootdServer(base).start()
+    server = XrootdServer(base, **options).start()
     yield server
     server.stop()
     shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def xrootd_server() -> Iterator[XrootdServer]:
+    """One xrootd for the session, serving a temporary directory on a free port of 127.0.0.1."""
+    yield from _serve()
+
+
+@pytest.fixture(scope="session")
+def https_server() -> Iterator[XrootdServer]:
+    """An xrootd that also serves HTTP, WebDAV, HTTPS and davs (test CA trusted through X509_CERT_DIR)."""
+    for server in _serve(tls=True):
+        assert server.ca_dir is not None
+        previous = os.environ.get("X509_CERT_DIR")
+        os.environ["X509_CERT_DIR"] = str(server.ca_dir)
+        yield server
+        if previous is None:
+            os.environ.pop("X509_CERT_DIR", None)
+        else:
+            os.environ["X509_CERT_DIR"] = previous

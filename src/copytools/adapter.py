@@ -15,7 +15,7 @@ from .engine import EngineOptions, Outcome, Route, Transfer, TransferEngine
 from .errors import CopytoolsError, StageInFailure, StageOutFailure
 from .filespec import FileSpec
 from .names import path_in
-from .tool import STAGE_IN, Copytool
+from .tool import STAGE_IN, STAGE_OUT, Copytool
 
 
 def engine_for(tool: Copytool, direction: str, kwargs: dict[str, Any]) -> TransferEngine:
@@ -88,3 +88,28 @@ def protocol_transfers(files: list[FileSpec], kwargs: dict[str, Any]) -> list[Tr
             raise StageOutFailure(f"no destination resolved for {fspec.lfn}")
         transfers.append(Transfer(fspec, [Route(source, fspec.turl, fspec.ddmendpoint)]))
     return transfers
+
+
+def run_legacy(
+    tool: Copytool, files: list[dict[str, Any]], dst_in: bool, nretries: int, local_prefix: str = ""
+) -> tuple[int, str, str]:
+    """The pilot's dict-based movers (`{name, source, destination}`) through the engine.
+
+    Remote side `<dir>/<name>`, local side `<local_prefix><dir joined with name>`; each file is tried up
+    to `nretries` times and, as in the pilot, retried only after a time-out. Returns the first failed
+    file's (code, message, message), or (0, '', '').
+    """
+    transfers = []
+    for entry in files:
+        name = entry["name"]
+        if dst_in:
+            source, destination = f"{entry['source']}/{name}", local_prefix + os.path.join(entry["destination"], name)
+        else:
+            source, destination = local_prefix + os.path.join(entry["source"], name), f"{entry['destination']}/{name}"
+        transfers.append(Transfer(FileSpec(lfn=name), [Route(source, destination)]))
+    options = EngineOptions(attempts=max(nretries, 1), retry_only_timeouts=True)
+    engine = engine_for(tool, STAGE_IN if dst_in else STAGE_OUT, {"options": options})
+    for outcome in engine.run(transfers):
+        if outcome.fspec.status != "transferred":
+            return outcome.fspec.status_code, outcome.fspec.status_message, outcome.fspec.status_message
+    return 0, "", ""

@@ -33,13 +33,17 @@ class CommandTool(Copytool):
         """What the command reported about a successful copy."""
         return CopyResult()
 
+    def environment(self) -> dict[str, str] | None:
+        """The command's environment (None: this process's own)."""
+        return None
+
     def classify(self, result: CommandResult, ctx: CopyContext) -> CopytoolsError:
         """The pilot-coded error of a failed command."""
         info = resolve_common_transfer_errors(result.output, is_stagein=ctx.stagein)
         return CopytoolsError(info["error"], code=info["rcode"], state=info["state"])
 
     def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
-        result = run_command(self.arguments(source, destination, ctx), ctx, setup=self.setup)
+        result = run_command(self.arguments(source, destination, ctx), ctx, setup=self.setup, env=self.environment())
         if result.returncode != 0:
             raise self.classify(result, ctx)
         return self.result(result.output)

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 from copytools.tool import Copytool
-from copytools.tools import lsm, mv, posix, xrdcp
+from copytools.tools import gfal, lsm, mv, posix, xrdcp
 from copytools.xrootd import XrdclTool, XrdcpTool
 
 from ..servers.movers import write_setup
@@ -78,6 +78,7 @@ class XrootdBackend(Backend):
 
     server: XrootdServer | None = None
     silent: SilentServer | None = None
+    scheme: str = "root"
 
     def _name(self, name: str) -> str:
         assert self.server is not None
@@ -85,7 +86,9 @@ class XrootdBackend(Backend):
 
     def url(self, name: str) -> str:
         assert self.server is not None
-        return self.server.url(self._name(name))
+        if self.scheme == "root":
+            return self.server.url(self._name(name))
+        return self.server.http_url(self._name(name), self.scheme)
 
     def put(self, name: str, data: bytes) -> str:
         assert self.server is not None
@@ -94,21 +97,29 @@ class XrootdBackend(Backend):
     def slow_source(self, name: str, pause: float, first_pause: float = 0.0) -> str:
         """A URL on a new silent port (XRootD clients remember a failed channel for a while)."""
         self.silent = SilentServer()
-        return f"root://127.0.0.1:{self.silent.port}//{name}"
+        scheme = "http" if self.scheme.startswith(("dav", "http")) else "root"
+        return f"{scheme}://127.0.0.1:{self.silent.port}//{name}"
 
 
 def local_backends(root: Path) -> dict[str, Backend]:
-    for name in ("mv", "posix", "lsm"):
+    for name in ("mv", "posix", "lsm", "gfal-file"):
         (root / name).mkdir()
     return {
         "mv": Backend("mv", mv, mv.TOOL, root / "mv"),
         "posix": Backend("posix", posix, posix.TOOL, root / "posix", "file://"),
         "lsm": Backend("lsm", lsm, lsm.LsmTool(str(write_setup(root / "site"))), root / "lsm", "file://"),
+        "gfal-file": Backend("gfal-file", gfal, gfal.TOOL, root / "gfal-file", "file://"),
     }
 
 
-def xrootd_backend(kind: str, server: XrootdServer, subdir: str) -> XrootdBackend:
-    """The xrdcp copytool through the xrdcp command (`cli`) or the bindings, on its own directory."""
-    tool: Copytool = XrdcpTool() if kind == "cli" else XrdclTool()
-    root = server.data / subdir
-    return XrootdBackend(f"xrdcp-{kind}", xrdcp, tool, root, server=server)
+def xrootd_backend(name: str, server: XrootdServer, subdir: str) -> XrootdBackend:
+    """A copytool on its own directory of the xrootd server, by backend name (`<copytool>-<how>`)."""
+    tools: dict[str, tuple[ModuleType, Copytool, str]] = {
+        "xrdcp-cli": (xrdcp, XrdcpTool(), "root"),
+        "xrdcp-bindings": (xrdcp, XrdclTool(), "root"),
+        "gfal-root": (gfal, gfal.TOOL, "root"),
+        "gfal-dav": (gfal, gfal.TOOL, "dav"),
+        "gfal-davs": (gfal, gfal.TOOL, "davs"),
+    }
+    module, tool, scheme = tools[name]
+    return XrootdBackend(name, module, tool, server.data / subdir, server=server, scheme=scheme)

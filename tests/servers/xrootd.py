@@ -38,14 +38,89 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"xrootd did not start listening on port {port}")
 
 
-class XrootdServer:
-    """xrootd serving `<base>/data` on a free port (as the `xrootd` user when run as root)."""
+def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """A test CA (hashed into `<directory>/ca` for X509_CERT_DIR) and a host certificate for localhost."""
+    ca_dir = directory / "ca"
+    ca_dir.mkdir(parents=True, exist_ok=True)
+    quiet = {"check": True, "capture_output": True}
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(directory / "ca.key"),
+            "-out",
+            str(ca_dir / "ca.pem"),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=copytools test CA",
+        ],
+        **quiet,
+    )
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(directory / "host.key"),
+            "-out",
+            str(directory / "host.csr"),
+            "-subj",
+            "/CN=localhost",
+        ],
+        **quiet,
+    )
+    (directory / "ext.cnf").write_text(
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+    )
+    subprocess.run(
+        [
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            str(directory / "host.csr"),
+            "-CA",
+            str(ca_dir / "ca.pem"),
+            "-CAkey",
+            str(directory / "ca.key"),
+            "-CAcreateserial",
+            "-out",
+            str(directory / "host.pem"),
+            "-days",
+            "2",
+            "-extfile",
+            str(directory / "ext.cnf"),
+        ],
+        **quiet,
+    )
+    subprocess.run(["openssl", "rehash", str(ca_dir)], **quiet)
+    return ca_dir, directory / "host.pem", directory / "host.key"
 
-    def __init__(self, base: Path) -> None:
+
+class XrootdServer:
+    """xrootd serving `<base>/data` on a free port (as the `xrootd` user when run as root).
+
+    With `http=True` it also speaks HTTP/WebDAV on `http_port`, and with `tls=True` HTTPS/davs there
+    too, with a certificate from a test CA whose directory (`ca_dir`) clients are told to trust.
+    """
+
+    def __init__(self, base: Path, http: bool = False, tls: bool = False) -> None:
         self.base = base
         self.data = base / "data"
         self.run_dir = base / "run"
         self.port = free_port()
+        self.http_port = free_port() if http or tls else None
+        self.tls = tls
+        self.ca_dir: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
     @staticmethod
@@ -59,24 +134,41 @@ class XrootdServer:
     def endpoint(self) -> str:
         return f"root://127.0.0.1:{self.port}/"
 
+    def http_url(self, path: str = "", scheme: str = "davs") -> str:
+        """The URL of a file in the data directory over HTTP(S)/WebDAV (host `localhost` for TLS)."""
+        host = "localhost" if scheme in ("https", "davs") else "127.0.0.1"
+        return f"{scheme}://{host}:{self.http_port}{self.data}/{path}"
+
     def start(self) -> XrootdServer:
         self.data.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         config = self.base / "xrootd.cfg"
-        config.write_text(
-            f"xrd.port {self.port}\nall.export /\nxrootd.chksum max 16 adler32\n"
-            f"all.adminpath {self.run_dir}\nall.pidpath {self.run_dir}\n"
-        )
+        lines = [
+            f"xrd.port {self.port}",
+            "all.export /",
+            "xrootd.chksum max 16 adler32",
+            f"all.adminpath {self.run_dir}",
+            f"all.pidpath {self.run_dir}",
+        ]
+        if self.http_port is not None:
+            lines.append(f"xrd.protocol XrdHttp:{self.http_port} libXrdHttp.so")
+        if self.tls:
+            self.ca_dir, cert, key = make_certificates(self.base / "tls")
+            key.chmod(0o600)
+            lines += [f"xrd.tls {cert} {key}", f"xrd.tlsca certdir {self.ca_dir}"]
+        config.write_text("\n".join(lines) + "\n")
         command = ["xrootd", "-c", str(config), "-l", str(self.base / "xrootd.log"), "-n", "copytools-test"]
         if os.geteuid() == 0:
             user = pwd.getpwnam("xrootd")
-            for path in (self.base, self.data, self.run_dir):
+            for path in (self.base, self.data, self.run_dir, *self.base.glob("tls/**/*"), *self.base.glob("tls")):
                 os.chown(path, user.pw_uid, user.pw_gid)
             command[1:1] = ["-R", "xrootd"]
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
         wait_for_port(self.port)
+        if self.http_port is not None:
+            wait_for_port(self.http_port)
         return self
 
     def put(self, name: str, data: bytes) -> str:

@@ -11,9 +11,8 @@ import os
 import shlex
 from typing import Any
 
-from ..adapter import engine_for, protocol_transfers, replica_transfers, run_transfers
+from ..adapter import protocol_transfers, replica_transfers, run_legacy, run_transfers
 from ..command_tool import CommandTool
-from ..engine import EngineOptions, Route, Transfer
 from ..errors import ErrorCodes, StageInFailure, StageOutFailure
 from ..execute import run_command
 from ..filespec import FileSpec
@@ -70,32 +69,14 @@ def move(
     return result.returncode, result.stdout, result.stderr
 
 
-def _move_all(files: list[dict[str, Any]], dst_in: bool, nretries: int) -> tuple[int, str, str]:
-    """The legacy dict entries through the engine, each tried up to `nretries` times (time-outs only)."""
-    transfers = []
-    for entry in files:
-        name = entry["name"]
-        if dst_in:
-            source, destination = f"{entry['source']}/{name}", os.path.join(entry["destination"], name)
-        else:
-            source, destination = os.path.join(entry["source"], name), f"{entry['destination']}/{name}"
-        transfers.append(Transfer(FileSpec(lfn=name), [Route(source, destination)]))
-    options = EngineOptions(attempts=max(nretries, 1), retry_only_timeouts=True)
-    engine = engine_for(LsmTool(), STAGE_IN if dst_in else STAGE_OUT, {"options": options})
-    for outcome in engine.run(transfers):
-        if outcome.fspec.status != "transferred":
-            return outcome.fspec.status_code, outcome.fspec.status_message, outcome.fspec.status_message
-    return 0, "", ""
-
-
 def move_all_files_in(files: list[dict[str, Any]], nretries: int = 1) -> tuple[int, str, str]:
     """Fetch `{name, source, destination}` entries with lsm-get."""
-    return _move_all(files, True, nretries)
+    return run_legacy(LsmTool(), files, True, nretries)
 
 
 def move_all_files_out(files: list[dict[str, Any]], nretries: int = 1) -> tuple[int, str, str]:
     """Send `{name, source, destination}` entries with lsm-put."""
-    return _move_all(files, False, nretries)
+    return run_legacy(LsmTool(), files, False, nretries)
 
 
 def copy_in_old(files: list[dict[str, Any]]) -> None:
