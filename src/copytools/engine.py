@@ -25,6 +25,7 @@ from .tool import (
     Copytool,
     local_path,
     partial_names,
+    temporary_url,
     timeout_error,
 )
 from .tools.common import get_timeout
@@ -222,7 +223,7 @@ class TransferEngine:
         trace = self._trace_for(fspec, route)
         final_local = local_path(route.destination)
         renames = final_local is not None or self.tool.supports_rename
-        target = route.destination + TEMP_SUFFIX if renames else route.destination
+        target = temporary_url(route.destination) if renames and final_local is None else route.destination
         temp_local = final_local + TEMP_SUFFIX if final_local is not None else None
         ctx = CopyContext(
             self.direction,

@@ -19,6 +19,12 @@ STAGE_OUT = "stage-out"
 TEMP_SUFFIX = ".copytools-part"  # a file under this name is never complete
 
 
+def temporary_url(url: str) -> str:
+    """The URL of the temporary name of a destination: the suffix goes on the path, not the query."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path=parts.path + TEMP_SUFFIX))
+
+
 def partial_names(path: str) -> tuple[str, ...]:
     """A temporary local name and the partial files a tool may write beside it (its own temporary names)."""
     return path, path + TEMP_SUFFIX, path + ".part"
