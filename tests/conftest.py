@@ -13,6 +13,7 @@ import pytest
 from copytools.checksum import calculate_checksum
 from copytools.localsite import LocalSite, init_site
 
+from .servers.rucio import RucioServer
 from .servers.xrootd import FAST_FAIL_ENV, XrootdServer
 
 # XRootD clients (the xrdcp command and the bindings) read these once: set them before any is used.
@@ -71,3 +72,26 @@ def https_server() -> Iterator[XrootdServer]:
             os.environ.pop("X509_CERT_DIR", None)
         else:
             os.environ["X509_CERT_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def rucio_server(xrootd_server: XrootdServer) -> Iterator[RucioServer]:
+    """A real Rucio server (SQLite, gunicorn) with a scope and an RSE serving file:// and root://.
+
+    The test process's Rucio client is pointed at it through RUCIO_CONFIG (a client-only config).
+    """
+    pytest.importorskip("rucio.client", reason="rucio-clients not installed (pip install -e '.[test]')")
+    if not RucioServer.available():
+        pytest.skip("the Rucio server venv (.venv-rucio) is missing (.ci/run makes it)")
+    base = Path(tempfile.mkdtemp(prefix="copytools-rucio-"))
+    os.chmod(base, 0o755)  # noqa: S103 - the xrootd user reads the RSE directory
+    server = RucioServer(base, xrootd_server).start()
+    previous = os.environ.get("RUCIO_CONFIG")
+    os.environ["RUCIO_CONFIG"] = str(server.client_config)
+    yield server
+    server.stop()
+    if previous is None:
+        os.environ.pop("RUCIO_CONFIG", None)
+    else:
+        os.environ["RUCIO_CONFIG"] = previous
+    shutil.rmtree(base, ignore_errors=True)

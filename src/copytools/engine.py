@@ -190,6 +190,8 @@ class TransferEngine:
                     time.sleep(self.options.backoff * 2 ** (attempt - 1))
                     continue
                 outcome.seconds = time.monotonic() - started
+                if not self.stagein and fspec.turl:
+                    outcome.destination = fspec.turl  # a tool may learn the final URL only by uploading (Rucio)
                 fspec.succeed()
                 self.on_event(Event("done", fspec.lfn, fspec.filesize, outcome.bytes))
                 return outcome
