@@ -26,7 +26,7 @@ from .report import build_report, write_report
 from .site import load_queue, load_storages, read_json
 from .staging import StageInClient, StageOutClient
 from .tool import STAGE_IN, STAGE_OUT, local_path
-from .trace import sender_for
+from .trace import job_fields, sender_for
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -59,6 +59,7 @@ def _add_site_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue", help="queue description (CRIC JSON) instead of the embedded site's")
     parser.add_argument("--storages", help="storage descriptions (CRIC ddmendpoints JSON) instead of the site's")
     parser.add_argument("--catalog", help="replica catalog (SQLite file) instead of the site's")
+    parser.add_argument("--rucio-host", help="resolve replicas from this Rucio server (URL) instead")
 
 
 def _add_transfer_options(parser: argparse.ArgumentParser, default_activity: str) -> None:
@@ -112,7 +113,11 @@ def _site_parts(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     site = init_site(args.site) if not (args.queue and args.storages) else None
     queue = load_queue(args.queue) if args.queue else site.queue  # type: ignore[union-attr]
     storages = load_storages(args.storages) if args.storages else site.storages  # type: ignore[union-attr]
-    catalog = LocalCatalog(args.catalog) if args.catalog else (site.catalog if site else None)
+    catalog: Any = LocalCatalog(args.catalog) if args.catalog else (site.catalog if site else None)
+    if args.rucio_host:
+        from .rucio_catalog import RucioCatalog
+
+        catalog = RucioCatalog(args.rucio_host)
     return queue, storages, catalog
 
 
@@ -157,12 +162,19 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
     view = ProgressView(console, sum(f.filesize for f in files))
     traces = sender_for(args.traces, spool=os.path.join(workdir, "unsent_traces.jsonl"))
     client_class = StageInClient if stagein else StageOutClient
+    job_trace = job_fields(
+        job_id=str(job.get("PandaID") or ""),
+        task_id=str(job.get("taskID") or ""),
+        user_dn=str(job.get("prodUserID") or ""),
+        definition_id=str(job.get("jobDefinitionID") or ""),
+    )
     client = client_class(
         queue,
         storages,
         acopytools={args.activity: [args.copytool]} if args.copytool else None,
         catalog=catalog,
         traces=traces,
+        trace_report=job_trace,
         options=EngineOptions(concurrency=args.concurrency),
         on_event=view,
     )
@@ -172,12 +184,13 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         return EXIT_OK
     try:
         with view.running():
+            extra = {"rucio_host": args.rucio_host} if args.rucio_host else {}
             if stagein:
-                client.transfer(files, args.activity, workdir=workdir)
+                client.transfer(files, args.activity, workdir=workdir, **extra)
             else:
                 assert isinstance(client, StageOutClient)
                 client.prepare_destinations(files, [args.activity])
-                client.transfer_with_alternative(files, [args.activity], workdir=workdir)
+                client.transfer_with_alternative(files, [args.activity], workdir=workdir, **extra)
     except CopytoolsError as exc:
         log.debug("transfer failed", exc_info=True)
         log.info("transfer failed: %s", exc)

@@ -126,6 +126,8 @@ def test_report_matches_the_schema(example, env, tmp_path):
     assert first["checksum"] == "adler32:" + calculate_checksum(example / "input" / first["lfn"])
     traces = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
     assert [t["eventType"] for t in traces] == ["get_sm", "get_sm"]
+    job = json.loads((example / "job.json").read_text())
+    assert all(t["appid"] == job["PandaID"] and t["taskid"] == job["taskID"] for t in traces)
 
 
 @pytest.mark.slow

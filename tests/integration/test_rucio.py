@@ -226,6 +226,11 @@ def test_missing_rucio_clients_is_a_clear_error(monkeypatch, tmp_path):
 def test_helpers():
     from copytools.tools import rucio as tool
 
+    assert tool.is_valid_for_copy_in([FileSpec(lfn="a", scope="s")])
+    assert not tool.is_valid_for_copy_in([FileSpec(lfn="a")])
+    assert tool.is_valid_for_copy_out([FileSpec(lfn="a", scope="s", ddmendpoint=RSE)])
+    assert not tool.is_valid_for_copy_out([FileSpec(lfn="a", scope="s")])
+
     spec = FileSpec(lfn="f.root", scope="s")
     traces = [
         {"filename": "f.root", "scope": "s", "protocol": "root", "stateReason": "checksum validation failed"},
