@@ -179,3 +179,26 @@ def test_missing_gfal_is_a_clear_error(monkeypatch, tmp_path):
     assert not gfal.check_for_gfal()
     with pytest.raises(CopytoolsError):
         raise StageInFailure("x")
+
+
+def test_setup_script_is_sourced_and_names_stay_arguments(xrootd_server, tmp_path):
+    """The queue's gfal setup puts a logging gfal-copy wrapper first on PATH; odd names pass untouched."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "calls.log"
+    real = shutil.which("gfal-copy")
+    wrapper = bindir / "gfal-copy"
+    wrapper.write_text(f'#!/bin/bash\nprintf "%s\\n" "$@" >> "{log}"\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    setup = tmp_path / "my setup" / "gfal setup.sh"
+    setup.parent.mkdir()
+    setup.write_text(f'export PATH="{bindir}:$PATH"\n')
+    xrootd_server.put("gsetup/a.root", b"payload bytes")
+    work = tmp_path / "work $(touch pwned)"
+    work.mkdir()
+    spec = FileSpec(lfn="a.root", turl=xrootd_server.url("gsetup/a.root"), filesize=13)
+    gfal.copy_in([spec], workdir=str(work), copytools={"gfalcopy": {"setup": str(setup)}})
+    assert spec.status == "transferred" and (work / "a.root").read_bytes() == b"payload bytes"
+    calls = log.read_text().splitlines()
+    assert "--verbose" in calls and f"file://{work}/a.root.copytools-part" in calls
+    assert not (tmp_path / "pwned").exists() and not list(tmp_path.rglob("pwned"))

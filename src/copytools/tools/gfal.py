@@ -17,7 +17,7 @@ from ..errors import CopytoolsError, ErrorCodes, StageInFailure, StageOutFailure
 from ..execute import CommandResult, run_command
 from ..filespec import FileSpec
 from ..tool import STAGE_IN, STAGE_OUT, CopyContext, local_path
-from .common import resolve_common_transfer_errors
+from .common import get_copysetup, resolve_common_transfer_errors
 
 require_replicas = True
 allowed_schemas = ["srm", "gsiftp", "https", "davs", "root"]
@@ -150,11 +150,19 @@ def move_all_files_out(files: list[dict[str, Any]], nretries: int = 1) -> tuple[
     return run_legacy(TOOL, files, False, nretries, local_prefix="file://")
 
 
+def _tool(kwargs: dict[str, Any]) -> GfalTool:
+    """The tool with the queue's setup script for `gfal` (or `gfalcopy`), sourced before each command."""
+    copytools = kwargs.get("copytools")
+    setup = get_copysetup(copytools, "gfal") or get_copysetup(copytools, "gfalcopy")
+    return GfalTool(setup) if setup else TOOL
+
+
 def copy_in(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Download the chosen replicas with gfal-copy, verifying size and checksum."""
     if not check_for_gfal():
         raise StageInFailure("No GFAL2 tools found")
-    run_transfers(TOOL, STAGE_IN, replica_transfers(files, TOOL, kwargs), kwargs)
+    tool = _tool(kwargs)
+    run_transfers(tool, STAGE_IN, replica_transfers(files, tool, kwargs), kwargs)
     return files
 
 
@@ -162,5 +170,5 @@ def copy_out(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Upload outputs with gfal-copy to a temporary name, verify, rename."""
     if not check_for_gfal():
         raise StageOutFailure("No GFAL2 tools found")
-    run_transfers(TOOL, STAGE_OUT, protocol_transfers(files, kwargs), kwargs)
+    run_transfers(_tool(kwargs), STAGE_OUT, protocol_transfers(files, kwargs), kwargs)
     return files
