@@ -9,13 +9,13 @@ verifies every adler32; the pilot does not. Prints both times and the ratio.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from pilot_runner import DEFAULT_PILOT_PYTHON, time_pilot_script
 
 from copytools.checksum import calculate_checksum
 from copytools.engine import EngineOptions
@@ -53,26 +53,13 @@ def time_copytools(job: Path, files: list[tuple[str, int, str]], concurrency: in
 
 
 def time_pilot(pilot_python: str, job: Path, files: list[tuple[str, int, str]]) -> float | None:
-    if not os.path.exists(pilot_python):
-        return None
-    work = fresh_workdir(job)
-    request = {"workdir": str(work), "files": [[lfn, size] for lfn, size, _ in files]}
-    result = subprocess.run(
-        [pilot_python, str(Path(__file__).with_name("pilot_mv_copy_in.py"))],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        check=True,
-        env=dict(os.environ, PILOT_USER="generic"),
-    )
-    report = json.loads(result.stdout)
-    assert report["statuses"] == ["transferred"], report
-    return float(report["seconds"])
+    request = {"workdir": str(fresh_workdir(job)), "files": [[lfn, size] for lfn, size, _ in files]}
+    return time_pilot_script(pilot_python, "pilot_mv_copy_in.py", request)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pilot-python", default=str(ROOT / ".venv-pilot" / "bin" / "python"))
+    parser.add_argument("--pilot-python", default=DEFAULT_PILOT_PYTHON)
     parser.add_argument("--concurrency", type=int, default=EngineOptions().concurrency)
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
     parser.add_argument("--dir", default=None, help="where to create the files (default: the system temp dir)")

@@ -10,7 +10,6 @@ files is the speed limit. Prints the three times and the ratios.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pilot_runner import DEFAULT_PILOT_PYTHON, time_pilot_script  # noqa: E402
 from tests.servers.xrootd import FAST_FAIL_ENV, XrootdServer  # noqa: E402
 
 for key, value in FAST_FAIL_ENV.items():
@@ -56,20 +56,8 @@ def time_copytools(base: Path, files: list[tuple[str, int, str, str]], concurren
 
 
 def time_pilot(pilot_python: str, base: Path, files: list[tuple[str, int, str, str]]) -> float | None:
-    if not os.path.exists(pilot_python):
-        return None
     request = {"workdir": str(new_dir(base, "pilot-")), "files": files}
-    result = subprocess.run(
-        [pilot_python, str(Path(__file__).with_name("pilot_xrdcp_copy_in.py"))],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        check=True,
-        env=dict(os.environ, PILOT_USER="generic"),
-    )
-    report = json.loads(result.stdout)
-    assert report["statuses"] == ["transferred"], report
-    return float(report["seconds"])
+    return time_pilot_script(pilot_python, "pilot_xrdcp_copy_in.py", request)
 
 
 def time_plain_xrdcp(base: Path, files: list[tuple[str, int, str, str]]) -> float:
@@ -81,10 +69,11 @@ def time_plain_xrdcp(base: Path, files: list[tuple[str, int, str, str]]) -> floa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pilot-python", default=str(ROOT / ".venv-pilot" / "bin" / "python"))
+    parser.add_argument("--pilot-python", default=DEFAULT_PILOT_PYTHON)
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--size", type=int, default=1024 * 1024)
     parser.add_argument("--concurrency", type=int, default=16, help="files at once for copytools")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs of each")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="copytools-bench-xrd-"))
     os.chmod(base, 0o755)  # noqa: S103 - the xrootd user must reach it
@@ -96,13 +85,17 @@ def main() -> int:
             data = os.urandom(args.size)
             url = server.put(f"bench/f{i:04d}.root", data)
             files.append((f"f{i:04d}.root", args.size, url, f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"))
-        plain = time_plain_xrdcp(base, files)
-        ours = time_copytools(base, files, args.concurrency)
-        pilot = time_pilot(args.pilot_python, base, files)
+        plain = min(time_plain_xrdcp(base, files) for _ in range(args.repeat))
+        ours = min(time_copytools(base, files, args.concurrency) for _ in range(args.repeat))
+        pilot_runs = [time_pilot(args.pilot_python, base, files) for _ in range(args.repeat)]
+        pilot = min((t for t in pilot_runs if t is not None), default=None)
     finally:
         server.stop()
         subprocess.run(["rm", "-rf", str(base)], check=False)
-    print(f"{args.files} x {args.size} bytes from a local xrootd server; copytools concurrency {args.concurrency}")
+    print(
+        f"{args.files} x {args.size} bytes from a local xrootd server; copytools concurrency "
+        f"{args.concurrency}; best of {args.repeat}"
+    )
     print(f"  plain xrdcp --parallel 8 : {plain:8.3f} s   (no checksum verification)")
     print(f"  copytools (verified)     : {ours:8.3f} s   = {plain / ours:5.2f}x plain xrdcp")
     if pilot is None:

@@ -140,7 +140,7 @@ class TransferEngine:
         Handing a tiny file to another thread costs more than copying it while holding the GIL, so
         threads pay off only for files big enough for their I/O to overlap.
         """
-        inline_below = self.options.inline_below if self.tool.in_process else 0
+        inline_below = self.options.inline_below if self.tool.inline_small_files else 0
         small = [i for i, t in enumerate(transfers) if 0 < t.fspec.filesize < inline_below]
         large = [i for i, t in enumerate(transfers) if not 0 < t.fspec.filesize < inline_below]
         outcomes: dict[int, Outcome] = {}
@@ -236,7 +236,6 @@ class TransferEngine:
         # Stalls are seen from the bytes we move, from the tool's progress, or from the growing local file.
         ctx.watch_path = temp_local if not self.tool.in_process else None
         ctx.stall_watch = self.tool.in_process or self.tool.reports_progress or ctx.watch_path is not None
-        ctx.verified_after = bool(temp_local and fspec.checksum and self.options.verify_checksum)
         ctx.fspec = fspec
         with self._watch.lock:
             self._watch.contexts.add(ctx)
@@ -306,7 +305,7 @@ class TransferEngine:
         kind, expected = next(iter(fspec.checksum.items()))
         kind = ck.canonical_type(kind)
         values = dict(result.checksums)
-        if temp_local is not None and not self.tool.in_process:
+        if temp_local is not None and not result.streamed:
             values["local"] = ck.calculate_checksum(temp_local, kind)
         elif temp_local is None and kind not in values:
             remote = self.tool.remote_checksum(target, kind)

@@ -28,6 +28,7 @@ class LocalCopy(Copytool):
 
     allowed_schemas = ("file",)
     in_process = True
+    inline_small_files = True
 
     def __init__(self, copy_type: str = "cp", name: str = "mv", make_dirs: bool = True) -> None:
         if copy_type not in COPY_TYPES:
@@ -75,12 +76,12 @@ class LocalCopy(Copytool):
             if stat.S_ISDIR(os.fstat(source.fileno()).st_mode):
                 raise CopytoolsError(f"source is a directory: {src}", code=ErrorCodes.STAGEINFAILED)
             try:
-                with _create(dst) as target:
+                with create_new(dst) as target:
                     size, checksums = copy_stream(source, target, ctx.kinds, ctx.progress)
                     target.flush()
             except OSError as exc:
                 raise os_error(exc, ctx.stagein, dst) from None
-        return CopyResult(size=size, checksums=checksums)
+        return CopyResult(size=size, checksums=checksums, streamed=True)
 
     def _hardlink(self, src: str, dst: str, ctx: CopyContext) -> CopyResult | None:
         """Link on the same file system (no bytes move); None when a copy is needed instead."""
@@ -110,7 +111,7 @@ def _replacing(make: Callable[[str, str], None], src: str, dst: str) -> None:
         make(src, dst)
 
 
-def _create(path: str) -> BinaryIO:
+def create_new(path: str) -> BinaryIO:
     """A new file opened for writing; a leftover (even a symlink) is removed, never written through."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:

@@ -56,7 +56,6 @@ class CopyContext:
         self._on_progress = on_progress
         self._lock = threading.Lock()
         self.watch_path: str | None = None  # a local file whose growth counts as progress
-        self.verified_after = False  # the engine will check the copy against a known checksum itself
         self.fspec: Any = None  # the file being copied (size, checksum, guid, storage) for tools that need it
         self.stall_watch = True  # False when nothing tells us whether bytes move
 
@@ -129,6 +128,7 @@ class CopyResult:
     size: int | None = None
     checksums: dict[str, str] = field(default_factory=dict)
     same_bytes: bool = False
+    streamed: bool = False  # `checksums` were computed over the very bytes this process wrote
     on_commit: Callable[[], None] | None = None  # run once the file is at its final name (mv: drop the source)
 
 
@@ -165,6 +165,8 @@ class Copytool:
     check_availablespace = True
     # True when the bytes go through this process (no external command or server-side copy).
     in_process = False
+    # True when copying holds the GIL: small files are then copied inline rather than in worker threads.
+    inline_small_files = False
     # True when the tool reports progress while it copies (so a stall can be seen).
     reports_progress = False
     # True when the tool can rename at the destination: uploads then go to a temporary name first.

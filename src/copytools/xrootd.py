@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import functools
-import os
 import re
 import threading
 import urllib.parse
 from typing import Any
 
+from .checksum import MultiChecksum
 from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
-from .tool import CopyContext, CopyResult, Copytool
+from .localcopy import create_new
+from .tool import CopyContext, CopyResult, Copytool, local_path, os_error
 from .tools.common import resolve_common_transfer_errors
 
+READ_CHUNK = 4 * 1024 * 1024
 _CHECKSUM_LINE = re.compile(r"(?P<type>md5|adler32):\s*(?P<value>[0-9a-fA-F]+)\s+(?P<url>\S+)\s+(?P<size>\d+)")
 
 
@@ -176,13 +178,46 @@ class XrdclTool(_RemoteFiles, Copytool):
         return (True, "XRootD Python bindings") if bindings_available() else (False, "XRootD bindings missing")
 
     def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        if "://" in source and local_path(destination) is not None:
+            return self._read(source, destination, ctx)
+        return self._copy_process(source, destination, ctx)
+
+    def _read(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        """Download by reading the remote file here: checksummed in the same pass, cancellable per chunk."""
+        from XRootD import client
+        from XRootD.client.flags import OpenFlags
+
+        remote = client.File()  # type: ignore[no-untyped-call,attr-defined]
+        status, _ = remote.open(source, OpenFlags.READ, timeout=int(ctx.timeout))  # type: ignore[no-untyped-call]
+        if not status.ok:
+            raise classify(f"Run: [ERROR] {status.message}", ctx.stagein, getattr(status, "errno", None))
+        running = MultiChecksum(ctx.kinds)
+        offset = 0
+        try:
+            with create_new(destination) as target:
+                while True:
+                    status, data = remote.read(offset, READ_CHUNK, timeout=int(ctx.timeout))  # type: ignore[no-untyped-call]
+                    if not status.ok:
+                        raise classify(f"Run: [ERROR] {status.message}", ctx.stagein, getattr(status, "errno", None))
+                    if not data:
+                        break
+                    target.write(data)
+                    running.update(data)
+                    offset += len(data)
+                    ctx.progress(len(data))
+        except OSError as exc:
+            raise os_error(exc, ctx.stagein, destination) from None
+        finally:
+            remote.close()  # type: ignore[no-untyped-call]
+        return CopyResult(size=offset, checksums=running.hexdigests(), streamed=True)
+
+    def _copy_process(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        """Upload (or third-party copy) with a CopyProcess and end-to-end adler32."""
         from XRootD import client
 
         process = client.CopyProcess()  # type: ignore[no-untyped-call,attr-defined]
-        # A local copy is checked by the engine against the catalog value: the server need not checksum too.
-        mode = "none" if ctx.verified_after else "end2end"
         process.add_job(  # type: ignore[no-untyped-call]
-            source, destination, force=True, checksummode=mode, checksumtype="adler32", mkdir=True
+            source, destination, force=True, checksummode="end2end", checksumtype="adler32", mkdir=True
         )
         status = process.prepare()  # type: ignore[no-untyped-call]
         if not status.ok:
@@ -192,9 +227,5 @@ class XrdclTool(_RemoteFiles, Copytool):
         job_status = job.get("status") if isinstance(job, dict) else None
         if not status.ok or (job_status is not None and not job_status.ok):
             message = job_status.message if job_status is not None and not job_status.ok else status.message
-            if ctx.cancelled:
-                raise CopytoolsError(message, code=ErrorCodes.STAGEINTIMEOUT)
             raise classify(f"Run: [ERROR] {message}", ctx.stagein, getattr(job_status, "errno", None))
-        local = destination if "://" not in destination else None
-        size = os.stat(local).st_size if local else None
-        return CopyResult(size=size)
+        return CopyResult()

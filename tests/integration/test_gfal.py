@@ -12,11 +12,11 @@ from copytools.engine import EngineOptions, Route, Transfer, TransferEngine
 from copytools.errors import CopytoolsError, ErrorCodes, StageInFailure, StageOutFailure
 from copytools.execute import run_command
 from copytools.filespec import FileSpec
-from copytools.names import rucio_path
 from copytools.site import queue_from_dict, storages_from_dict
-from copytools.staging import StageInClient, StageOutClient
 from copytools.tool import STAGE_IN, STAGE_OUT
 from copytools.tools import gfal
+
+from ..clients import stage_out_then_in
 
 pytestmark = [
     pytest.mark.slow,
@@ -122,24 +122,10 @@ def test_stage_out_and_in_over_davs(https_server, tmp_path, make_file):
     storages = storages_from_dict(
         {"DAV": {"is_deterministic": True, "arprotocols": {a: [protocol] for a in ("read_lan", "write_lan")}}}
     )
-    catalog = LocalCatalog(tmp_path / "catalog.sqlite")
-    work = tmp_path / "work"
-    work.mkdir()
-    for i in range(3):
-        make_file(work / f"g{i}.root", 30_000 + i, seed=i)
-    files = [FileSpec(filetype="output", lfn=f"g{i}.root", scope="user.gfal") for i in range(3)]
-    out = StageOutClient(queue, storages, catalog=catalog)
-    out.prepare_destinations(files, ["pw"])
-    out.transfer(files, "pw", workdir=str(work))
-    for fspec in files:
-        assert fspec.status == "transferred" and fspec.turl.startswith("davs://localhost:")
-        stored = https_server.data / "rucio" / rucio_path("user.gfal", fspec.lfn)
-        assert stored.read_bytes() == (work / fspec.lfn).read_bytes()
-    inputs = [FileSpec(lfn=f"g{i}.root", scope="user.gfal") for i in range(3)]
-    (tmp_path / "in").mkdir()
-    StageInClient(queue, storages, catalog=catalog).transfer(inputs, "pr", workdir=str(tmp_path / "in"))
-    assert all(f.status == "transferred" for f in inputs)
-    assert all((tmp_path / "in" / f.lfn).read_bytes() == (work / f.lfn).read_bytes() for f in inputs)
+    site = (queue, storages, LocalCatalog(tmp_path / "catalog.sqlite"))
+    names = [f"g{i}.root" for i in range(3)]
+    outputs, _, _ = stage_out_then_in(site, tmp_path, make_file, names, "user.gfal", https_server.data / "rucio")
+    assert all(f.turl.startswith("davs://localhost:") for f in outputs)
 
 
 def test_untrusted_certificate_is_refused(https_server, tmp_path, monkeypatch):

@@ -14,12 +14,12 @@ from copytools.catalog import LocalCatalog
 from copytools.checksum import calculate_checksum
 from copytools.errors import CopytoolsError, ErrorCodes, StageInFailure, StageOutFailure
 from copytools.filespec import FileSpec
-from copytools.names import rucio_path
 from copytools.site import queue_from_dict, storages_from_dict
 from copytools.staging import StageInClient, StageOutClient
 from copytools.tools import lsm
 from copytools.tools.common import resolve_common_transfer_errors
 
+from ..clients import stage_out_then_in
 from ..servers.movers import scripts_dir, write_setup
 
 pytestmark = pytest.mark.slow
@@ -136,24 +136,8 @@ def test_check_for_lsm_through_setup(bare_path, setup_script):
 
 
 def test_stage_out_and_in_through_the_clients(bare_path, setup_script, tmp_path, make_file):
-    queue, storages, catalog = site(tmp_path, setup_script)
-    work = tmp_path / "work"
-    work.mkdir()
-    for i in range(4):
-        make_file(work / f"out{i}.root", 20_000 + i, seed=i)
-    files = [FileSpec(filetype="output", lfn=f"out{i}.root", scope="user.lsm", guid=f"AB-{i}") for i in range(4)]
-    out = StageOutClient(queue, storages, catalog=catalog)
-    out.prepare_destinations(files, ["pw"])
-    out.transfer(files, "pw", workdir=str(work))
-    for fspec in files:
-        assert fspec.status == "transferred"
-        stored = tmp_path / "se" / "rucio" / rucio_path("user.lsm", fspec.lfn)
-        assert stored.read_bytes() == (work / fspec.lfn).read_bytes()
-    inputs = [FileSpec(lfn=f"out{i}.root", scope="user.lsm") for i in range(4)]
-    (tmp_path / "in").mkdir()
-    StageInClient(queue, storages, catalog=catalog).transfer(inputs, "pr", workdir=str(tmp_path / "in"))
-    assert all(f.status == "transferred" for f in inputs)
-    assert all((tmp_path / "in" / f.lfn).read_bytes() == (work / f.lfn).read_bytes() for f in inputs)
+    names = [f"out{i}.root" for i in range(4)]
+    stage_out_then_in(site(tmp_path, setup_script), tmp_path, make_file, names, "user.lsm", tmp_path / "se" / "rucio")
 
 
 def test_missing_movers(bare_path, tmp_path, make_file):

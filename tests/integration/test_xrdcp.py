@@ -19,12 +19,12 @@ from copytools.catalog import LocalCatalog
 from copytools.engine import EngineOptions
 from copytools.errors import CopytoolsError, ErrorCodes
 from copytools.filespec import FileSpec
-from copytools.names import rucio_path
 from copytools.site import queue_from_dict, storages_from_dict
 from copytools.staging import StageInClient, StageOutClient
 from copytools.tools import xrdcp
 from copytools.xrootd import XrdclTool, XrdcpTool, resolve_checksum_option
 
+from ..clients import stage_out_then_in
 from ..servers.xrootd import XrootdServer
 
 pytestmark = pytest.mark.slow
@@ -98,31 +98,19 @@ def test_is_valid():
 
 
 def test_stage_out_and_in_through_the_clients(xrootd_server, tmp_path, make_file, mode):
-    queue, storages, catalog = site_for(xrootd_server, tmp_path)
-    work = tmp_path / "work"
-    work.mkdir()
     names = [f"{mode}.{i}.root" for i in range(5)]
-    for i, name in enumerate(names):
-        make_file(work / name, 100_000 + i * 7777, seed=i)
-    files = [FileSpec(filetype="output", lfn=n, scope="user.test") for n in names]
-    out = StageOutClient(queue, storages, catalog=catalog)
-    out.prepare_destinations(files, ["pw"])
-    out.transfer(files, "pw", workdir=str(work))
-    for fspec in files:
-        assert fspec.status == "transferred" and fspec.turl.startswith("root://127.0.0.1:")
-        on_disk = xrootd_server.data / "rucio" / rucio_path("user.test", fspec.lfn)
-        assert on_disk.read_bytes() == (work / fspec.lfn).read_bytes()
-        assert not Path(str(on_disk) + ".copytools-part").exists()
-
-    inputs = [FileSpec(lfn=n, scope="user.test") for n in names]
-    (tmp_path / "in").mkdir()
-    client = StageInClient(queue, storages, catalog=catalog, options=EngineOptions(concurrency=3))
-    client.transfer(inputs, "pr", workdir=str(tmp_path / "in"))
-    for fspec in inputs:
-        assert (fspec.status, fspec.status_code, fspec.domain) == ("transferred", 0, "lan")
-        assert (tmp_path / "in" / fspec.lfn).read_bytes() == (work / fspec.lfn).read_bytes()
-    tools = {type(o.fspec).__name__ for o in client.outcomes}
-    assert tools == {"FileSpec"} and all(o.copytool == "xrdcp" for o in client.outcomes)
+    outputs, inputs, client = stage_out_then_in(
+        site_for(xrootd_server, tmp_path),
+        tmp_path,
+        make_file,
+        names,
+        "user.test",
+        xrootd_server.data / "rucio",
+        options=EngineOptions(concurrency=3),
+    )
+    assert all(f.turl.startswith("root://127.0.0.1:") for f in outputs)
+    assert all(f.domain == "lan" for f in inputs)
+    assert all(o.copytool == "xrdcp" for o in client.outcomes)
 
 
 def test_setup_script_is_sourced(xrootd_server, tmp_path, make_file):
