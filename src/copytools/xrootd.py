@@ -188,7 +188,9 @@ class XrdclTool(_RemoteFiles, Copytool):
         from XRootD.client.flags import OpenFlags
 
         remote = client.File()  # type: ignore[no-untyped-call,attr-defined]
-        status, _ = remote.open(source, OpenFlags.READ, timeout=int(ctx.timeout))  # type: ignore[no-untyped-call]
+        # XRootD's own time-outs are a back-stop a little beyond ours, so the engine's deadline decides.
+        limit = int(ctx.timeout) + 2
+        status, _ = remote.open(source, OpenFlags.READ, timeout=limit)  # type: ignore[no-untyped-call]
         if not status.ok:
             raise classify(f"Run: [ERROR] {status.message}", ctx.stagein, getattr(status, "errno", None))
         running = MultiChecksum(ctx.kinds)
@@ -196,7 +198,7 @@ class XrdclTool(_RemoteFiles, Copytool):
         try:
             with create_new(destination) as target:
                 while True:
-                    status, data = remote.read(offset, READ_CHUNK, timeout=int(ctx.timeout))  # type: ignore[no-untyped-call]
+                    status, data = remote.read(offset, READ_CHUNK, timeout=limit)  # type: ignore[no-untyped-call]
                     if not status.ok:
                         raise classify(f"Run: [ERROR] {status.message}", ctx.stagein, getattr(status, "errno", None))
                     if not data:
