@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .xrootd import XrootdServer, free_port
+from .xrootd import XrootdServer, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("COPYTOOLS_RUCIO_VENV", ROOT / ".venv-rucio"))
@@ -155,10 +155,4 @@ c.set_local_account_limit("{ACCOUNT}", "{RSE}", 10**12)
         return "\n".join(p.read_text(errors="replace") for p in self.base.glob("*.log"))
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)

@@ -38,6 +38,17 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"xrootd did not start listening on port {port}")
 
 
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a server we started, killing it if it does not go within 10 s."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
     """A test CA (hashed into `<directory>/ca` for X509_CERT_DIR) and a host certificate for localhost."""
     ca_dir = directory / "ca"
@@ -184,10 +195,4 @@ class XrootdServer:
         return self.url(name)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..adapter import engine_for
+from ..adapter import engine_for, run_transfers
 from ..engine import Route, Transfer
-from ..errors import ErrorCodes, MKDirFailure, StageInFailure, StageOutFailure
+from ..errors import CopytoolsError, ErrorCodes, MKDirFailure, StageInFailure, StageOutFailure
 from ..filespec import FileSpec
 from ..localcopy import COPY_TYPES, LocalCopy
 from ..names import check_lfn, path_in, rucio_path
@@ -122,13 +122,10 @@ def move_all_files(
         outputs.append(Transfer(fspec, [Route(source, destination)]))
     tool = LocalCopy(copy_type, name="mv", make_dirs=False)
     for direction, batch in ((STAGE_IN, inputs), (STAGE_OUT, outputs)):
-        outcomes = engine_for(tool, direction, kwargs).run(batch)
-        collector = kwargs.get("outcomes")
-        if isinstance(collector, list):
-            collector.extend(outcomes)
-        failed = [o.fspec for o in outcomes if o.fspec.status == "failed"]
-        if failed:
-            return failed[0].status_code, failed[0].status_message, failed[0].status_message
+        try:
+            run_transfers(tool, direction, batch, kwargs)
+        except CopytoolsError as exc:
+            return exc.code, exc.message, exc.message
     return 0, "", ""
 
 
