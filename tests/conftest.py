@@ -38,6 +38,15 @@ def make_file() -> Callable[..., str]:
 
 
 @pytest.fixture
+def second_filesystem(tmp_path: Path) -> Path:
+    """/dev/shm when it is another file system than the temporary directory (else the test is skipped)."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs a second file system")
+    return shm
+
+
+@pytest.fixture
 def local_site(tmp_path: Path) -> LocalSite:
     return init_site(str(tmp_path / "site"))
 

@@ -17,6 +17,7 @@ from copytools.tool import STAGE_IN, STAGE_OUT
 from copytools.tools import gfal
 
 from ..clients import stage_out_then_in
+from ..servers.movers import logging_wrapper_setup
 
 pytestmark = [
     pytest.mark.slow,
@@ -169,16 +170,7 @@ def test_missing_gfal_is_a_clear_error(monkeypatch, tmp_path):
 
 def test_setup_script_is_sourced_and_names_stay_arguments(xrootd_server, tmp_path):
     """The queue's gfal setup puts a logging gfal-copy wrapper first on PATH; odd names pass untouched."""
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    log = tmp_path / "calls.log"
-    real = shutil.which("gfal-copy")
-    wrapper = bindir / "gfal-copy"
-    wrapper.write_text(f'#!/bin/bash\nprintf "%s\\n" "$@" >> "{log}"\nexec {real} "$@"\n')
-    wrapper.chmod(0o755)
-    setup = tmp_path / "my setup" / "gfal setup.sh"
-    setup.parent.mkdir()
-    setup.write_text(f'export PATH="{bindir}:$PATH"\n')
+    setup, log = logging_wrapper_setup(tmp_path, "gfal-copy", str(shutil.which("gfal-copy")), "gfal setup.sh")
     xrootd_server.put("gsetup/a.root", b"payload bytes")
     work = tmp_path / "work $(touch pwned)"
     work.mkdir()

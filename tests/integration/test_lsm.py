@@ -140,15 +140,21 @@ def test_stage_out_and_in_through_the_clients(bare_path, setup_script, tmp_path,
     stage_out_then_in(site(tmp_path, setup_script), tmp_path, make_file, names, "user.lsm", tmp_path / "se" / "rucio")
 
 
-def test_missing_movers(bare_path, tmp_path, make_file):
-    queue, storages, catalog = site(tmp_path, "")
+def failed_stage_out(lsm_site, tmp_path, make_file) -> tuple[CopytoolsError, list[FileSpec]]:
+    """Stage out one small file with a broken lsm set-up; the error and the file specs."""
+    queue, storages, catalog = lsm_site
     make_file(tmp_path / "o.root", 100)
     files = [FileSpec(filetype="output", lfn="o.root", scope="s")]
     client = StageOutClient(queue, storages, catalog=catalog)
     client.prepare_destinations(files, ["pw"])
     with pytest.raises(CopytoolsError) as info:
         client.transfer(files, "pw", workdir=str(tmp_path))
-    assert info.value.code == ErrorCodes.STAGEOUTFAILED and "No LSM tools found" in info.value.message
+    return info.value, files
+
+
+def test_missing_movers(bare_path, tmp_path, make_file):
+    error, _ = failed_stage_out(site(tmp_path, ""), tmp_path, make_file)
+    assert error.code == ErrorCodes.STAGEOUTFAILED and "No LSM tools found" in error.message
     with pytest.raises(StageInFailure, match="No LSM tools found") as info:
         lsm.copy_in([FileSpec(lfn="x", turl="file:///x")], workdir=str(tmp_path))
     assert info.value.code == ErrorCodes.STAGEINFAILED
@@ -185,15 +191,9 @@ def test_checksum_mismatch_after_stage_in(bare_path, setup_script, tmp_path, mak
 
 
 def test_missing_space_token(bare_path, setup_script, tmp_path, make_file):
-    queue, storages, catalog = site(tmp_path, setup_script, token="")
-    make_file(tmp_path / "o.root", 100)
-    files = [FileSpec(filetype="output", lfn="o.root", scope="s")]
-    client = StageOutClient(queue, storages, catalog=catalog)
-    client.prepare_destinations(files, ["pw"])
-    with pytest.raises(CopytoolsError) as info:
-        client.transfer(files, "pw", workdir=str(tmp_path))
-    assert info.value.code == ErrorCodes.STAGEOUTFAILED
-    assert "failed to resolve token value for ddmendpoint=SE" in info.value.message
+    error, files = failed_stage_out(site(tmp_path, setup_script, token=""), tmp_path, make_file)
+    assert error.code == ErrorCodes.STAGEOUTFAILED
+    assert "failed to resolve token value for ddmendpoint=SE" in error.message
     assert files[0].status_code == ErrorCodes.STAGEOUTFAILED
     with pytest.raises(StageOutFailure, match="ddmconf"):
         lsm.copy_out(files, workdir=str(tmp_path))

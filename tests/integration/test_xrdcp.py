@@ -25,6 +25,7 @@ from copytools.tools import xrdcp
 from copytools.xrootd import XrdclTool, XrdcpTool, resolve_checksum_option
 
 from ..clients import stage_out_then_in
+from ..servers.movers import logging_wrapper_setup
 from ..servers.xrootd import XrootdServer
 
 pytestmark = pytest.mark.slow
@@ -115,15 +116,7 @@ def test_stage_out_and_in_through_the_clients(xrootd_server, tmp_path, make_file
 
 def test_setup_script_is_sourced(xrootd_server, tmp_path, make_file):
     """The queue's setup puts a wrapper xrdcp first on PATH; file names stay arguments."""
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    log = tmp_path / "calls.log"
-    wrapper = bindir / "xrdcp"
-    wrapper.write_text(f'#!/bin/bash\nprintf "%s\\n" "$@" >> {log}\nexec /usr/bin/xrdcp "$@"\n')
-    wrapper.chmod(0o755)
-    setup = tmp_path / "setup dir" / "xrootd setup.sh"
-    setup.parent.mkdir()
-    setup.write_text(f'export PATH="{bindir}:$PATH"\n')
+    setup, log = logging_wrapper_setup(tmp_path, "xrdcp", "/usr/bin/xrdcp", "xrootd setup.sh")
     queue, storages, catalog = site_for(xrootd_server, tmp_path, {"xrdcp": {"setup": str(setup)}})
     work = tmp_path / "work"
     work.mkdir()

@@ -30,3 +30,20 @@ def write_setup(directory: Path) -> Path:
     setup = directory / "lsm setup.sh"
     setup.write_text(f'export PATH="{bindir}:$PATH"\n')
     return setup
+
+
+def logging_wrapper_setup(directory: Path, command: str, real: str, setup_name: str) -> tuple[Path, Path]:
+    """A setup script (in a directory with a space) putting a wrapper `command` first on PATH.
+
+    The wrapper logs each argument on its own line, then runs the real tool. Returns (setup, log).
+    """
+    bindir = directory / "bin"
+    bindir.mkdir(parents=True, exist_ok=True)
+    log = directory / "calls.log"
+    wrapper = bindir / command
+    wrapper.write_text(f'#!/bin/bash\nprintf "%s\\n" "$@" >> "{log}"\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    setup = directory / "site setup" / setup_name
+    setup.parent.mkdir(parents=True, exist_ok=True)
+    setup.write_text(f'export PATH="{bindir}:$PATH"\n')
+    return setup, log
