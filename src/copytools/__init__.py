@@ -1,7 +1,6 @@
 """copytools: stage a grid job's files in and out of storage, pilot-compatible."""
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .catalog import ClientLocation, LocalCatalog
 from .engine import EngineOptions, Event, TransferEngine
 from .errors import CopytoolsError, ErrorCodes

@@ -14,7 +14,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__, registry
+from . import registry
+from ._version import __version__
 from .catalog import LocalCatalog
 from .checksum import calculate_checksum
 from .engine import EngineOptions, Route, Transfer, TransferEngine
@@ -25,7 +26,7 @@ from .plan import PlanEntry, plan_stage_in, plan_stage_out
 from .report import build_report, write_report
 from .site import load_queue, load_storages, read_json
 from .staging import StageInClient, StageOutClient
-from .tool import STAGE_IN, STAGE_OUT, local_path
+from .tool import STAGE_IN, STAGE_OUT, ToolSettings, local_path
 from .trace import job_fields, sender_for
 
 EXIT_OK = 0
@@ -153,7 +154,7 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
             f"{', '.join(sorted(known))}. Choose one with --activity."
         )
     if args.copytool:
-        registry.module_name(args.copytool)
+        registry.load(args.copytool)
     workdir = os.path.abspath(args.workdir)
     if not os.path.isdir(workdir):
         if not stagein:
@@ -221,7 +222,10 @@ def _copy(args: argparse.Namespace, console: Console) -> int:
                 f"no copytool for URL scheme {scheme!r}; use --copytool to choose one "
                 f"({', '.join(sorted(registry.known_names()))})."
             )
-    module = registry.load(name)
+    tool = registry.load(name).configured(ToolSettings())
+    available, why = tool.availability()
+    if not available:
+        raise UsageError(f"copytool {name!r} cannot run here: {why}")
     try:
         checksum = parse_checksum(args.checksum) if args.checksum else {}
     except CopytoolsError as exc:
@@ -231,7 +235,7 @@ def _copy(args: argparse.Namespace, console: Console) -> int:
         destination = os.path.join(destination, os.path.basename(args.source.rstrip("/")))
     spec = FileSpec(lfn=os.path.basename(destination), checksum=checksum)
     direction = STAGE_IN if destination_local else STAGE_OUT
-    engine = TransferEngine(module.TOOL, direction, EngineOptions(concurrency=1))
+    engine = TransferEngine(tool, direction, EngineOptions(concurrency=1))
     (outcome,) = engine.run([Transfer(spec, [Route(args.source, destination)])])
     if spec.status != "transferred":
         console.print(
@@ -258,16 +262,16 @@ def _checksum(args: argparse.Namespace, console: Console) -> int:
 
 
 def tool_availability() -> list[tuple[str, str, bool, str]]:
-    """(name, module, available, why) for every known copytool name."""
+    """(name, class, available, why) for every known copytool name."""
     rows = []
     for name, target in sorted(registry.known_names().items()):
         try:
-            module = registry.load(name)
+            tool = registry.load(name)
         except CopytoolsError as exc:
             rows.append((name, target, False, exc.message))
             continue
-        available, why = module.TOOL.availability() if hasattr(module, "TOOL") else (True, "")
-        binary = BINARIES.get(target.rsplit(".", 1)[-1])
+        available, why = tool.configured(ToolSettings()).availability()
+        binary = BINARIES.get(tool.name)
         if available and binary:
             available, why = _binary_version(binary)
         rows.append((name, target, available, why or "in-process"))
@@ -288,7 +292,7 @@ def _binary_version(binary: str) -> tuple[bool, str]:
 
 
 def _tools(args: argparse.Namespace, console: Console) -> int:
-    table = Table("copytool", "module", "available", "details")
+    table = Table("copytool", "class", "available", "details")
     for name, target, available, why in tool_availability():
         table.add_row(name, target, "[green]yes" if available else "[red]no", why)
     console.print(table)

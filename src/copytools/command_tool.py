@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shutil
 
+from .classify import classify_output
 from .errors import CopytoolsError
 from .execute import CommandResult, run_command
-from .tool import CopyContext, CopyResult, Copytool
-from .tools.common import resolve_common_transfer_errors
+from .tool import CopyContext, CopyResult, Copytool, ToolSettings
 
 
 class CommandTool(Copytool):
@@ -20,6 +20,10 @@ class CommandTool(Copytool):
 
     def __init__(self, setup: str | None = None) -> None:
         self.setup = setup or None
+
+    @classmethod
+    def configured(cls, settings: ToolSettings) -> Copytool:
+        return cls(settings.setup)
 
     def availability(self) -> tuple[bool, str]:
         path = shutil.which(self.executable)
@@ -39,8 +43,7 @@ class CommandTool(Copytool):
 
     def classify(self, result: CommandResult, ctx: CopyContext) -> CopytoolsError:
         """The pilot-coded error of a failed command."""
-        info = resolve_common_transfer_errors(result.output, is_stagein=ctx.stagein)
-        return CopytoolsError(info["error"], code=info["rcode"], state=info["state"])
+        return classify_output(result.output, ctx.stagein)
 
     def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
         result = run_command(self.arguments(source, destination, ctx), ctx, setup=self.setup, env=self.environment())

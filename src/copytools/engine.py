@@ -14,12 +14,11 @@ from typing import Any
 
 from . import checksum as ck
 from .errors import CopytoolsError, ErrorCodes
-from .filespec import FileSpec
+from .filespec import FileSpec, mark_done, mark_failed
+from .timeouts import transfer_timeout
 from .tool import (
-    PERMANENT_CODES,
     STAGE_IN,
     TEMP_SUFFIX,
-    TRANSIENT_CODES,
     CopyContext,
     CopyResult,
     Copytool,
@@ -28,7 +27,6 @@ from .tool import (
     temporary_url,
     timeout_error,
 )
-from .tools.common import get_timeout
 from .trace import NoTraces, TraceSender, for_file
 
 log = logging.getLogger(__name__)
@@ -64,7 +62,7 @@ class Event:
 
 @dataclass
 class Outcome:
-    """What happened to one file."""
+    """What happened to one file: `transferred` or `failed` with a pilot code, trace state and message."""
 
     fspec: FileSpec
     copytool: str
@@ -73,6 +71,10 @@ class Outcome:
     bytes: int = 0
     seconds: float = 0.0
     attempts: int = 0
+    status: str = ""
+    code: int = 0
+    state: str = ""
+    message: str = ""
 
 
 @dataclass
@@ -169,11 +171,12 @@ class TransferEngine:
                     ctx.cancel(f"transfer stalled: no progress for {self.options.stall_timeout:g} s")
 
     def _transfer(self, transfer: Transfer) -> Outcome:
+        """Each route in turn, retrying transient failures; a failure no route can mend stops the file."""
         fspec = transfer.fspec
         outcome = Outcome(fspec=fspec, copytool=self.tool.name)
         started = time.monotonic()
         self.on_event(Event("start", fspec.lfn, fspec.filesize))
-        error = CopytoolsError("no route to transfer the file", code=self._failed_code())
+        first_error: CopytoolsError | None = None  # the best route's failure is the one reported
         for route in transfer.routes:
             outcome.source, outcome.destination = route.source, route.destination
             for attempt in range(1, self.options.attempts + 1):
@@ -181,10 +184,10 @@ class TransferEngine:
                 try:
                     outcome.bytes = self._attempt(fspec, route)
                 except CopytoolsError as exc:
-                    error = exc
+                    first_error = first_error or exc
                     log.info("%s: attempt %d from %s failed: %s", fspec.lfn, attempt, route.source, exc)
-                    if exc.code in PERMANENT_CODES:
-                        return self._finish_failed(outcome, error, started)
+                    if not exc.next_route:
+                        return self._finish_failed(outcome, exc, started)
                     if not self._retryable(exc) or attempt == self.options.attempts:
                         break  # next route
                     time.sleep(self.options.backoff * 2 ** (attempt - 1))
@@ -192,19 +195,24 @@ class TransferEngine:
                 outcome.seconds = time.monotonic() - started
                 if not self.stagein and fspec.turl:
                     outcome.destination = fspec.turl  # a tool may learn the final URL only by uploading (Rucio)
-                fspec.succeed()
+                outcome.status, outcome.state = "transferred", "DONE"
+                mark_done(fspec)
                 self.on_event(Event("done", fspec.lfn, fspec.filesize, outcome.bytes))
                 return outcome
-        return self._finish_failed(outcome, error, started)
+        if first_error is None:
+            first_error = CopytoolsError("no route to transfer the file", code=self._failed_code())
+        return self._finish_failed(outcome, first_error, started)
 
     def _retryable(self, error: CopytoolsError) -> bool:
         if self.options.retry_only_timeouts:
             return error.code in (ErrorCodes.STAGEINTIMEOUT, ErrorCodes.STAGEOUTTIMEOUT)
-        return error.code in TRANSIENT_CODES
+        return error.retry_route
 
     def _finish_failed(self, outcome: Outcome, error: CopytoolsError, started: float) -> Outcome:
         fspec = outcome.fspec
-        fspec.fail(error.code, error.state or self._attempt_failed_state(), error.message)
+        outcome.status, outcome.code = "failed", error.code
+        outcome.state, outcome.message = error.state or self._attempt_failed_state(), error.message
+        mark_failed(fspec, outcome.code, outcome.state, outcome.message)
         outcome.seconds = time.monotonic() - started
         self.on_event(Event("failed", fspec.lfn, fspec.filesize, 0, error.message))
         return outcome
@@ -218,7 +226,7 @@ class TransferEngine:
     def _timeout_for(self, fspec: FileSpec) -> float:
         if self.options.timeout is not None:
             return self.options.timeout
-        return float(get_timeout(fspec.filesize, self.options.timeout_add))
+        return float(transfer_timeout(fspec.filesize, self.options.timeout_add))
 
     def _attempt(self, fspec: FileSpec, route: Route) -> int:
         """One try: copy to a temporary name, verify, rename; returns the bytes moved."""

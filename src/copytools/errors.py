@@ -122,6 +122,20 @@ class CopytoolsError(Exception):
     def __str__(self) -> str:
         return f"error code: {self.code}, details: {self.message}"
 
+    @property
+    def retry_route(self) -> bool:
+        """Whether the same route may succeed if tried again (a transient failure)."""
+        return self.code in TRANSIENT_CODES
+
+    @property
+    def next_route(self) -> bool:
+        """Whether another route (replica or storage) may succeed where this one failed.
+
+        A corrupt or missing replica, a refusing server or a full remote storage: yes. A full local
+        disk, an existing destination or a local directory that cannot be made: no route helps.
+        """
+        return self.code not in FILE_STOPPING_CODES
+
     # The pilot's PilotException exposes these accessors; keep them for callers that switch to us.
     def get_error_code(self) -> int:
         """The pilot error code."""
@@ -133,6 +147,30 @@ class CopytoolsError(Exception):
 
 
 PilotException = CopytoolsError
+
+TRANSIENT_CODES = frozenset(
+    {
+        ErrorCodes.STAGEINTIMEOUT,
+        ErrorCodes.STAGEOUTTIMEOUT,
+        ErrorCodes.SERVICENOTAVAILABLE,
+        ErrorCodes.RUCIOSERVICEUNAVAILABLE,
+        ErrorCodes.UNREACHABLENETWORK,
+        ErrorCodes.GETGLOBUSSYSERR,
+        ErrorCodes.PUTGLOBUSSYSERR,
+    }
+)
+FILE_STOPPING_CODES = frozenset(
+    {
+        ErrorCodes.NOLOCALSPACE,
+        ErrorCodes.FILEEXISTS,
+        ErrorCodes.MKDIR,
+        ErrorCodes.NOSUCHFILE,
+        ErrorCodes.MISSINGOUTPUTFILE,
+        ErrorCodes.ZEROFILESIZE,
+        ErrorCodes.UNKNOWNCHECKSUMTYPE,
+        ErrorCodes.CHECKSUMCALCFAILURE,
+    }
+)
 
 
 class StageInFailure(CopytoolsError):

@@ -7,13 +7,19 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from .tool import CopyContext
+from typing import Protocol
 
 # Sources a site's setup script, then runs the command; both arrive as arguments, never as shell text.
 SETUP_WRAPPER = 'source "$1" || exit 97; shift; exec "$@"'
 KILL_GRACE = 2.0
+
+
+class Cancellable(Protocol):
+    """Something that can be cancelled, running the callbacks registered with it (a copy's context)."""
+
+    def on_cancel(self, callback: Callable[[], None]) -> None: ...
 
 
 @dataclass
@@ -53,7 +59,7 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
 
 def run_command(
     args: list[str],
-    ctx: CopyContext | None = None,
+    ctx: Cancellable | None = None,
     setup: str | None = None,
     env: dict[str, str] | None = None,
     timeout: float | None = None,

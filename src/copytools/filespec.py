@@ -84,20 +84,22 @@ class FileSpec:
             return any(self.turl.startswith(f"{s}://") for s in schemas)
         return True
 
-    def fail(self, code: int, state: str, message: str) -> None:
-        """Mark the file failed with a pilot code, a trace state and a message."""
-        self.status, self.status_code = "failed", code
-        self.status_state, self.status_message = state, message
-
-    def succeed(self, status: str = "transferred") -> None:
-        """Mark the file done."""
-        self.status, self.status_code = status, 0
-        self.status_state, self.status_message = "DONE", ""
-
     @property
     def did(self) -> str:
         """`scope:lfn`, as Rucio names a file."""
         return f"{self.scope}:{self.lfn}"
+
+
+def mark_done(fspec: Any, status: str = "transferred") -> None:
+    """Mark any file spec done, by attribute only (a pilot FileSpec works as well as ours)."""
+    fspec.status, fspec.status_code = status, 0
+    fspec.status_state, fspec.status_message = "DONE", ""
+
+
+def mark_failed(fspec: Any, code: int, state: str, message: str) -> None:
+    """Mark any file spec failed with a pilot code, a trace state and a message, by attribute only."""
+    fspec.status, fspec.status_code = "failed", code
+    fspec.status_state, fspec.status_message = state, message
 
 
 @dataclass

@@ -7,7 +7,7 @@ import errno
 import os
 import stat
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import BinaryIO, ClassVar
 
 from .checksum import copy_stream
 from .errors import CopytoolsError, ErrorCodes
@@ -26,23 +26,28 @@ def _path(url: str, role: str) -> str:
 class LocalCopy(Copytool):
     """Moves one local file with `cp`, `mv` or `symlink` semantics, in this process."""
 
-    allowed_schemas = ("file",)
+    name = "local"
+    allowed_schemas: ClassVar[tuple[str, ...] | None] = ("file",)
     in_process = True
     inline_small_files = True
 
-    def __init__(self, copy_type: str = "cp", name: str = "mv", make_dirs: bool = True) -> None:
+    def __init__(self, copy_type: str = "cp", make_dirs: bool = True) -> None:
         if copy_type not in COPY_TYPES:
             raise ValueError(f"copy type must be one of {COPY_TYPES}, not {copy_type!r}")
         self.copy_type = copy_type
-        self.name = name
         self.make_dirs = make_dirs
+
+    def copy_type_for(self, ctx: CopyContext) -> str:
+        """cp, mv or symlink for this copy (the same for both directions unless a subclass says otherwise)."""
+        return self.copy_type
 
     def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
         src, dst = _path(source, "source"), _path(destination, "destination")
         self._prepare_directory(dst, ctx)
-        if self.copy_type == "symlink":
+        copy_type = self.copy_type_for(ctx)
+        if copy_type == "symlink":
             return self._link(src, dst, ctx)
-        if self.copy_type == "mv":
+        if copy_type == "mv":
             linked = self._hardlink(src, dst, ctx)
             if linked is not None:
                 return linked

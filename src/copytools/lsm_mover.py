@@ -95,7 +95,7 @@ def _run(prog: str, put: bool, argv: list[str] | None) -> int:
     )
     spec = FileSpec(lfn=os.path.basename(args.destination), filesize=args.size, checksum=checksum)
     options = EngineOptions(attempts=1, overwrite=not put or args.force)
-    engine = TransferEngine(LocalCopy("cp", name=prog), STAGE_OUT if put else STAGE_IN, options)
+    engine = TransferEngine(LocalCopy("cp"), STAGE_OUT if put else STAGE_IN, options)
     engine.run([Transfer(spec, [Route(args.source, args.destination)])])
     if spec.status != "transferred":
         print(_message(prog, spec, args.source, args.destination), file=sys.stderr)

@@ -26,9 +26,9 @@ def plan_stage_in(client: StageInClient, files: list[FileSpec], activity: str, w
     """The replica each input would be copied from with the activity's first copytool."""
     activities = [activity, "default"]
     name = client.copytools_for(activities)[0]
-    module = registry.load(name)
+    tool = registry.load(name)
     client.prepare_files(files)
-    if not getattr(module, "require_replicas", False):
+    if not tool.require_replicas:
         return [
             PlanEntry(
                 f.lfn,
@@ -43,7 +43,7 @@ def plan_stage_in(client: StageInClient, files: list[FileSpec], activity: str, w
     entries = []
     for fspec in files:
         try:
-            client.choose_replicas([fspec], client.allowed_schemas(module, activities))
+            client.choose_replicas([fspec], client.allowed_schemas(name, tool, activities))
         except CopytoolsError as exc:
             entries.append(PlanEntry(fspec.lfn, name, "", "", f"error {exc.code}: {exc.message}"))
             continue
@@ -59,14 +59,14 @@ def plan_stage_out(client: StageOutClient, files: list[FileSpec], activity: str,
     """The storage and URL each output would be copied to with the activity's first copytool."""
     activities = [activity, "default"]
     name = client.copytools_for(activities)[0]
-    module = registry.load(name)
+    tool = registry.load(name)
     client.prepare_destinations(files, activities)
     client.prepare_files(files)
     entries = []
     for fspec in files:
         source = os.path.join(workdir, fspec.lfn)
         try:
-            protocol = client.resolve_protocol(fspec, client.allowed_schemas(module, activities))
+            protocol = client.resolve_protocol(fspec, client.allowed_schemas(name, tool, activities))
             url = client.resolve_surl(fspec, protocol)
         except CopytoolsError as exc:
             entries.append(PlanEntry(fspec.lfn, name, source, "", f"error {exc.code}: {exc.message}"))

@@ -1,51 +1,48 @@
-"""Copytool names (with the pilot's aliases) to copytool modules; third parties add theirs by entry point."""
+"""Copytool names (with the pilot's aliases) to `Copytool` classes; third parties add theirs by entry point.
+
+An entry point of the group `copytools.tools` names a class: `webdav = "acme_webdav:WebdavTool"`. The
+registered name is the one queues use (`acopytools`, `acopytools_schemas`, `copytools`).
+"""
 
 from __future__ import annotations
 
 import importlib
-import logging
 from importlib.metadata import entry_points
-from types import ModuleType
 
 from .errors import UnknownCopytool
-
-log = logging.getLogger(__name__)
+from .tool import Copytool
 
 ENTRY_POINT_GROUP = "copytools.tools"
 
 BUILTIN: dict[str, str] = {
-    "mv": "copytools.tools.mv",
-    "posix": "copytools.tools.posix",
-    "xrdcp": "copytools.tools.xrdcp",
-    "gfal": "copytools.tools.gfal",
-    "gfalcopy": "copytools.tools.gfal",
-    "lsm": "copytools.tools.lsm",
-    "rucio": "copytools.tools.rucio",
+    "mv": "copytools.localtools:MvTool",
+    "posix": "copytools.localtools:PosixTool",
+    "xrdcp": "copytools.xrootd:XrdcpTool",
+    "gfal": "copytools.gfaltool:GfalTool",
+    "gfalcopy": "copytools.gfaltool:GfalTool",
+    "lsm": "copytools.lsmtool:LsmTool",
+    "rucio": "copytools.ruciotool:RucioTool",
 }
 
 
 def known_names() -> dict[str, str]:
-    """Every copytool name and the module that implements it."""
+    """Every copytool name and the `module:Class` that implements it (built-ins win over entry points)."""
     names = dict(BUILTIN)
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         names.setdefault(entry.name, entry.value)
     return names
 
 
-def module_name(name: str) -> str:
-    """The short module name a copytool name resolves to (`gfalcopy` -> `gfal`)."""
+def load(name: str) -> type[Copytool]:
+    """The class of a copytool; `UnknownCopytool` when the name is unknown or its class cannot be loaded."""
     target = known_names().get(name)
     if target is None:
         raise UnknownCopytool(f"unknown copytool {name!r}; known copytools: {', '.join(sorted(known_names()))}")
-    return target.rsplit(".", 1)[-1]
-
-
-def load(name: str) -> ModuleType:
-    """The module of a copytool; `UnknownCopytool` when the name is unknown or cannot be loaded here."""
-    target = known_names().get(name)
-    if target is None:
-        raise UnknownCopytool(f"unknown copytool {name!r}; known copytools: {', '.join(sorted(known_names()))}")
+    module_name, _, class_name = target.partition(":")
     try:
-        return importlib.import_module(target)
-    except ImportError as exc:
-        raise UnknownCopytool(f"copytool {name!r} is not available here: {exc}") from None
+        found = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise UnknownCopytool(f"copytool {name!r} cannot be loaded from {target!r}: {exc}") from None
+    if not (isinstance(found, type) and issubclass(found, Copytool)):
+        raise UnknownCopytool(f"copytool {name!r}: {target!r} is not a Copytool class")
+    return found

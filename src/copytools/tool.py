@@ -7,12 +7,12 @@ import os
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from .errors import CopytoolsError, ErrorCodes
-from .tools.common import resolve_common_transfer_errors
+from .classify import classify_output
+from .errors import CopytoolsError
 
 STAGE_IN = "stage-in"
 STAGE_OUT = "stage-out"
@@ -146,35 +146,57 @@ def os_error(exc: OSError, stagein: bool, what: str = "") -> CopytoolsError:
     """A classified error for an OS failure while copying (no space, missing file, exists, ...)."""
     if exc.errno in (errno.EFBIG, errno.EDQUOT):
         exc = OSError(errno.ENOSPC, "No space left on device", exc.filename)
-    text = f"{exc.strerror or exc}: {exc.filename or what}"
-    info = resolve_common_transfer_errors(text, is_stagein=stagein)
-    return CopytoolsError(info["error"], code=info["rcode"], state=info["state"])
+    return classify_output(f"{exc.strerror or exc}: {exc.filename or what}", stagein)
+
+
+@dataclass(frozen=True)
+class ToolSettings:
+    """What a site or caller tells a copytool before it runs (from the queue and storage descriptions)."""
+
+    setup: str = ""  # the queue's setup script for this copytool, sourced before each command
+    tokens: Mapping[str, str] | None = None  # space token of each described storage (lsm-put -t)
+    final_destination: bool = False  # mv: outputs go to their TURL's directory (catchall mv_final_destination)
+    copy_type: str = ""  # mv: cp, mv or symlink ('' = the pilot's default for the direction)
+    rucio_host: str = ""  # rucio: the server, when not the client configuration's
 
 
 class Copytool:
     """A copytool: its capabilities and the primitive that moves one file.
 
-    Subclasses set the class attributes and implement `copy`. The engine does the rest.
+    Subclasses set the class attributes and implement `copy`. The engine does the rest. The registry
+    maps a name to a subclass; `configured` makes the instance for a site's settings.
     """
 
-    name = ""
-    allowed_schemas: tuple[str, ...] | None = None
-    require_replicas = True
-    require_protocols = True
-    require_input_protocols = False
-    check_availablespace = True
+    name: ClassVar[str] = ""
+    allowed_schemas: ClassVar[tuple[str, ...] | None] = None  # URL schemes it reads and writes (None: any)
+    require_replicas: ClassVar[bool] = True  # stage-in needs a replica chosen from the catalog
+    require_protocols: ClassVar[bool] = True  # stage-out needs a destination URL from the storage's protocols
+    check_availablespace: ClassVar[bool] = True  # inputs must fit in the work directory first
     # True when the bytes go through this process (no external command or server-side copy).
-    in_process = False
+    in_process: ClassVar[bool] = False
     # True when copying holds the GIL: small files are then copied inline rather than in worker threads.
-    inline_small_files = False
+    inline_small_files: ClassVar[bool] = False
     # True when the tool reports progress while it copies (so a stall can be seen).
-    reports_progress = False
+    reports_progress: ClassVar[bool] = False
     # True when the tool can rename at the destination: uploads then go to a temporary name first.
-    supports_rename = False
+    supports_rename: ClassVar[bool] = False
+
+    @classmethod
+    def configured(cls, settings: ToolSettings) -> Copytool:
+        """The copytool as a site's settings want it (setup script, tokens, ...)."""
+        return cls()
 
     def availability(self) -> tuple[bool, str]:
         """Whether the tool can run here, and why not."""
         return True, ""
+
+    def input_source(self, fspec: Any, workdir: str) -> str:
+        """Where an input comes from when no replica is chosen ('' when the tool needs one)."""
+        return ""
+
+    def output_destination(self, fspec: Any, workdir: str) -> str:
+        """Where an output goes when the tool decides it itself ('' to use the file's resolved `turl`)."""
+        return ""
 
     def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
         """Move one file from `source` to `destination`; raise a classified `CopytoolsError` on failure."""
@@ -198,35 +220,4 @@ class Copytool:
 
 def timeout_error(ctx: CopyContext) -> CopytoolsError:
     """The error for a transfer the engine stopped."""
-    info = resolve_common_transfer_errors(f"timeout: {ctx.cancel_reason}", is_stagein=ctx.stagein)
-    return CopytoolsError(info["error"], code=info["rcode"], state=info["state"])
-
-
-PERMANENT_CODES = frozenset(
-    {
-        ErrorCodes.FILEEXISTS,
-        ErrorCodes.GETADMISMATCH,
-        ErrorCodes.PUTADMISMATCH,
-        ErrorCodes.GETMD5MISMATCH,
-        ErrorCodes.PUTMD5MISMATCH,
-        ErrorCodes.NOLOCALSPACE,
-        ErrorCodes.NOREMOTESPACE,
-        ErrorCodes.NOPROXY,
-        ErrorCodes.MISSINGCREDENTIALS,
-        ErrorCodes.STAGEINAUTHENTICATIONFAILURE,
-        ErrorCodes.STAGEOUTAUTHENTICATIONFAILURE,
-        ErrorCodes.MKDIR,
-        ErrorCodes.NOSUCHFILE,
-    }
-)
-TRANSIENT_CODES = frozenset(
-    {
-        ErrorCodes.STAGEINTIMEOUT,
-        ErrorCodes.STAGEOUTTIMEOUT,
-        ErrorCodes.SERVICENOTAVAILABLE,
-        ErrorCodes.RUCIOSERVICEUNAVAILABLE,
-        ErrorCodes.UNREACHABLENETWORK,
-        ErrorCodes.GETGLOBUSSYSERR,
-        ErrorCodes.PUTGLOBUSSYSERR,
-    }
-)
+    return classify_output(f"timeout: {ctx.cancel_reason}", ctx.stagein)

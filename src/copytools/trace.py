@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from . import __version__
+from ._version import __version__
 
 log = logging.getLogger(__name__)
 

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
 import urllib.parse
 from typing import Any
 
 from .checksum import MultiChecksum
+from .classify import classify_output
 from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
 from .localcopy import create_new
-from .tool import CopyContext, CopyResult, Copytool, local_path, os_error
-from .tools.common import resolve_common_transfer_errors
+from .tool import CopyContext, CopyResult, Copytool, ToolSettings, local_path, os_error
 
 READ_CHUNK = 4 * 1024 * 1024
+FORCE_CLI_ENV = "COPYTOOLS_XRDCP_CLI"  # set to 1 for the xrdcp command even where the bindings import
 _CHECKSUM_LINE = re.compile(r"(?P<type>md5|adler32):\s*(?P<value>[0-9a-fA-F]+)\s+(?P<url>\S+)\s+(?P<size>\d+)")
 
 
@@ -53,8 +55,7 @@ def classify(output: str, stagein: bool, exit_code: int | None = None) -> Copyto
     if "no space left on device" in lowered or "file too large" in lowered:
         code = ErrorCodes.NOLOCALSPACE if stagein else ErrorCodes.NOREMOTESPACE
         return CopytoolsError(output, code=code, state="NO_SPACE")
-    info = resolve_common_transfer_errors(output, is_stagein=stagein)
-    return CopytoolsError(info["error"], code=info["rcode"], state=info["state"])
+    return classify_output(output, stagein)
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -121,6 +122,19 @@ class XrdcpTool(_RemoteFiles, CommandTool):
     allowed_schemas = ("root",)
     supports_rename = True
 
+    @classmethod
+    def configured(cls, settings: ToolSettings) -> Copytool:
+        """The bindings in this process when they import and no setup script is to be sourced, else xrdcp."""
+        if not settings.setup and os.environ.get(FORCE_CLI_ENV) != "1" and bindings_available():
+            return XrdclTool()
+        return cls(settings.setup)
+
+    def availability(self) -> tuple[bool, str]:
+        available, why = super().availability()
+        if not available and bindings_available():
+            return True, "XRootD Python bindings (no xrdcp command)"
+        return available, why
+
     def arguments(self, source: str, destination: str, ctx: CopyContext) -> list[str]:
         return ["xrdcp", "-np", "-f", *resolve_checksum_option(self.setup).split(), source, destination]
 
@@ -169,6 +183,7 @@ class XrdclTool(_RemoteFiles, Copytool):
     allowed_schemas = ("root",)
     supports_rename = True
     reports_progress = True
+    in_process = True  # downloads are read here, uploads run in this process's XRootD threads
 
     def __init__(self, setup: str | None = None) -> None:
         self.setup = setup or None

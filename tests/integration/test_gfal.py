@@ -7,11 +7,13 @@ import time
 
 import pytest
 
+from copytools import gfaltool
 from copytools.catalog import LocalCatalog
 from copytools.engine import EngineOptions, Route, Transfer, TransferEngine
 from copytools.errors import CopytoolsError, ErrorCodes, StageInFailure, StageOutFailure
 from copytools.execute import run_command
 from copytools.filespec import FileSpec
+from copytools.gfaltool import environment
 from copytools.site import queue_from_dict, storages_from_dict
 from copytools.tool import STAGE_IN, STAGE_OUT
 from copytools.tools import gfal
@@ -53,8 +55,8 @@ def test_file_exists(tmp_path):
     spec, _ = run(STAGE_OUT, str(tmp_path / "out.root"), "mock://storage/exists.root?size=10", overwrite=False)
     assert (spec.status_code, spec.status_state) == (ErrorCodes.FILEEXISTS, "FILE_EXISTS")
     # and gfal-copy's own answer, without -f, is classified the same way
-    result = run_command(["gfal-copy", "mock://storage/a?size=10", "mock://storage/b?size=10"], env=gfal._environment())
-    assert gfal.classify(result, stagein=False).code == ErrorCodes.FILEEXISTS
+    result = run_command(["gfal-copy", "mock://storage/a?size=10", "mock://storage/b?size=10"], env=environment())
+    assert gfaltool.classify(result, stagein=False).code == ErrorCodes.FILEEXISTS
 
 
 def test_permission_denied(tmp_path):

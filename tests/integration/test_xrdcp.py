@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 
 from copytools.catalog import LocalCatalog
-from copytools.engine import EngineOptions
+from copytools.engine import EngineOptions, Route, Transfer, TransferEngine
 from copytools.errors import CopytoolsError, ErrorCodes
 from copytools.filespec import FileSpec
 from copytools.site import queue_from_dict, storages_from_dict
 from copytools.staging import StageInClient, StageOutClient
+from copytools.tool import STAGE_IN
 from copytools.tools import xrdcp
-from copytools.xrootd import XrdclTool, XrdcpTool, resolve_checksum_option
+from copytools.xrootd import FORCE_CLI_ENV, XrdclTool, XrdcpTool, resolve_checksum_option
 
 from ..clients import stage_out_then_in
 from ..servers.movers import logging_wrapper_setup
@@ -41,9 +42,9 @@ def adler(data: bytes) -> str:
 def mode(request, monkeypatch):
     if request.param == "bindings":
         pytest.importorskip("XRootD.client")
-        monkeypatch.delenv(xrdcp.FORCE_CLI_ENV, raising=False)
+        monkeypatch.delenv(FORCE_CLI_ENV, raising=False)
     else:
-        monkeypatch.setenv(xrdcp.FORCE_CLI_ENV, "1")
+        monkeypatch.setenv(FORCE_CLI_ENV, "1")
     return request.param
 
 
@@ -215,9 +216,10 @@ def test_local_disk_full_is_never_transferred(xrootd_server, tmp_path, force_cli
         os.environ["COPYTOOLS_XRDCP_CLI"] = {force_cli!r}
         from copytools.engine import Route, Transfer, TransferEngine, EngineOptions
         from copytools.filespec import FileSpec
-        from copytools.tools.xrdcp import _tool
+        from copytools.tool import ToolSettings
+        from copytools.xrootd import XrdcpTool
         spec = FileSpec(lfn="f.root", filesize={len(data)}, checksum={{"adler32": {adler(data)!r}}})
-        TransferEngine(_tool({{}}), "stage-in", EngineOptions(attempts=1)).run(
+        TransferEngine(XrdcpTool.configured(ToolSettings()), "stage-in", EngineOptions(attempts=1)).run(
             [Transfer(spec, [Route({url!r}, {str(tmp_path / "f.root")!r})])])
         print(spec.status, spec.status_code)
     """)
@@ -227,3 +229,17 @@ def test_local_disk_full_is_never_transferred(xrootd_server, tmp_path, force_cli
     status, code = result.stdout.split()
     assert status == "failed" and int(code) in (ErrorCodes.NOLOCALSPACE, ErrorCodes.GETADMISMATCH), result.stderr
     assert not (tmp_path / "f.root").exists() and not list(tmp_path.glob("*.copytools-part"))
+
+
+def test_bindings_count_each_downloaded_byte_once(xrootd_server, tmp_path):
+    """The bindings read downloads in this process: progress adds up to the file's size, not more."""
+    pytest.importorskip("XRootD.client")
+    data = os.urandom(48 * 1024 * 1024)  # 12 chunks read over several of the engine's 0.1 s polls
+    source = xrootd_server.put("progress/one.dat", data)
+    counted = []
+    spec = FileSpec(lfn="one.dat", filesize=len(data), checksum={"adler32": f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"})
+    engine = TransferEngine(
+        XrdclTool(), STAGE_IN, on_event=lambda e: counted.append(e.count) if e.kind == "progress" else None
+    )
+    engine.run([Transfer(spec, [Route(source, str(tmp_path / "one.dat"))])])
+    assert spec.status == "transferred" and sum(counted) == len(data)

@@ -19,8 +19,10 @@ from copytools.trace import FileTraces
 class FlakyCopy(LocalCopy):
     """Real local copies that first fail `failures` times with the given code."""
 
+    name = "flaky"
+
     def __init__(self, failures: int, code: int) -> None:
-        super().__init__("cp", name="flaky")
+        super().__init__("cp")
         self.failures, self.code, self.calls = failures, code, 0
 
     def copy(self, source, destination, ctx):

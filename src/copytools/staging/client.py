@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import logging
 import time
-from types import ModuleType
+from dataclasses import dataclass
 from typing import Any
 
 from .. import registry
 from ..catalog import ClientLocation, ReplicaCatalog
-from ..engine import EngineOptions, Event
+from ..engine import EngineOptions, Event, Outcome, Transfer, TransferEngine
 from ..errors import CopytoolsError, ErrorCodes, UnknownCopytool
-from ..filespec import FileSpec
+from ..filespec import FileSpec, mark_failed
 from ..site import QueueData, StorageData
+from ..tool import Copytool, ToolSettings
 from ..trace import NoTraces, TraceSender, new_trace
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What one `transfer` call says about the job: where its files are, and per-call choices."""
+
+    workdir: str = "."  # inputs go here; outputs are read from here
+    copy_type: str = ""  # mv: cp, mv or symlink ('' = the pilot's default for the direction)
+    rucio_host: str = ""  # rucio: the server, when not the client configuration's
+    output_dir: str = ""  # stage-out: a local directory as the destination instead of a storage
+    catchall: str | None = None  # the queue's catchall text, when it is to be overridden
 
 
 def normalize_acopytools(acopytools: Any) -> dict[str, list[str]]:
@@ -63,7 +75,7 @@ class StagingClient:
         if queue is not None and not self.acopytools:
             self.acopytools = dict(queue.acopytools) or {"default": list(queue.copytools)}
         self.acopytools.setdefault("default", [default_copytools])
-        self.outcomes: list[Any] = []
+        self.outcomes: list[Outcome] = []  # one per file attempt with a copytool, in order
 
     def copytools_for(self, activities: list[str]) -> list[str]:
         """The copytool chain of the first activity that has one."""
@@ -74,21 +86,47 @@ class StagingClient:
             f"failed to resolve copytool by preferred activities={activities}, acopytools={self.acopytools}"
         )
 
-    def allowed_schemas(self, module: ModuleType, activities: list[str]) -> list[str] | None:
-        """The queue's schemas for this copytool and activity, else the copytool's own (None = any)."""
-        name = module.__name__.rsplit(".", 1)[-1]
+    def allowed_schemas(self, name: str, tool: Copytool | type[Copytool], activities: list[str]) -> list[str] | None:
+        """The queue's schemas for the copytool (by its registered name), else the tool's own (None = any)."""
         schemas = self.queue.resolve_allowed_schemas(activities, name) if self.queue else []
-        own = getattr(module, "allowed_schemas", None)
-        return schemas or (list(own) if own else None)
+        return schemas or (list(tool.allowed_schemas) if tool.allowed_schemas else None)
+
+    def tool_settings(self, name: str, job: JobContext) -> ToolSettings:
+        """What the site says to the copytool of this name (setup script, space tokens, ...)."""
+        setup = (self.queue.copytools.get(name) or {}).get("setup") if self.queue else ""
+        catchall = job.catchall if job.catchall is not None else (self.queue.catchall if self.queue else "")
+        return ToolSettings(
+            setup=str(setup or ""),
+            tokens={rse: storage.token for rse, storage in self.storages.items()} if self.storages else None,
+            final_destination="mv_final_destination" in (catchall or ""),
+            copy_type=job.copy_type,
+            rucio_host=job.rucio_host,
+        )
+
+    def copytool(self, name: str, job: JobContext) -> Copytool:
+        """The copytool registered under `name`, configured for this site; refused if it cannot run here."""
+        tool = registry.load(name).configured(self.tool_settings(name, job))
+        available, why = tool.availability()
+        if not available:
+            raise CopytoolsError(
+                f"copytool {name!r} cannot run here: {why}", code=self.failed_code, state="BAD_COPYTOOL"
+            )
+        return tool
 
     def transfer(
         self,
         files: list[FileSpec],
         activity: str | list[str] = "default",
         raise_exception: bool = True,
-        **kwargs: Any,
+        *,
+        workdir: str = ".",
+        copy_type: str = "",
+        rucio_host: str = "",
+        output_dir: str = "",
+        catchall: str | None = None,
     ) -> list[FileSpec]:
         """Transfer the files with the activity's copytools, each trying only what is still left."""
+        job = JobContext(str(workdir or "."), copy_type, rucio_host, output_dir, catchall)
         self.trace_report.update(relativeStart=time.time(), transferStart=time.time())
         activities = [activity] if isinstance(activity, str) else list(activity)
         if "default" not in activities:
@@ -101,10 +139,8 @@ class StagingClient:
             if not remain:
                 break
             try:
-                module = registry.load(name)
-                self.transfer_files(module, remain, activities, kwargs)
-                if not any(f.require_transfer() for f in remain):
-                    break
+                tool = self.copytool(name, job)
+                self.raise_for_failures(self.transfer_files(name, tool, remain, activities, job))
             except CopytoolsError as exc:
                 log.warning("copytool %s failed: %s", name, exc)
                 errors.append(exc)
@@ -129,7 +165,7 @@ class StagingClient:
         """Give every file not done a status, code and message, so none ends without one."""
         for fspec in files:
             if fspec.require_transfer() and fspec.status != "failed":
-                fspec.fail(error.code, error.state or "COPY_ERROR", error.message)
+                mark_failed(fspec, error.code, error.state or "COPY_ERROR", error.message)
 
     def aggregate_code(self, errors: list[CopytoolsError]) -> int:
         """One code for the whole batch, by the pilot's precedence."""
@@ -142,30 +178,39 @@ class StagingClient:
             return errors[0].code
         return self.failed_code
 
-    def copytool_kwargs(self, module: ModuleType, activities: list[str], kwargs: dict[str, Any]) -> dict[str, Any]:
-        """The keyword arguments every copytool receives from the client."""
-        catchall = kwargs.get("catchall", self.queue.catchall if self.queue else "")
-        return {
-            **kwargs,
-            "copytools": self.queue.copytools if self.queue else {},
-            "ddmconf": self.storages,
-            "activity": activities,
-            "trace_report": self.trace_report,
-            "traces": self.traces,
-            "options": self.options,
-            "on_event": self.on_event or _ignore,
-            "outcomes": self.outcomes,
-            "mvfinaldest": bool(catchall and "mv_final_destination" in catchall),
-        }
+    def run_engine(self, tool: Copytool, transfers: list[Transfer]) -> list[Outcome]:
+        """Run the transfers with the client's options, traces and progress listener; keep the outcomes."""
+        engine = TransferEngine(
+            tool,
+            self.mode,
+            options=self.options,
+            traces=self.traces,
+            trace_base=self.trace_report,
+            on_event=self.on_event or _ignore,
+        )
+        outcomes = engine.run(transfers)
+        self.outcomes.extend(outcomes)
+        return outcomes
+
+    def raise_for_failures(self, outcomes: list[Outcome]) -> None:
+        """Raise the first failed file's error, so the next copytool tries what is left."""
+        failed = [o for o in outcomes if o.status == "failed"]
+        if failed:
+            first = failed[0]
+            raise CopytoolsError(
+                f"{len(failed)} of {len(outcomes)} files failed; {first.fspec.lfn}: {first.message}",
+                code=first.code,
+                state=first.state,
+            )
 
     def prepare_files(self, files: list[FileSpec]) -> None:
         """Direction-specific preparation before the copytool chain runs."""
         raise NotImplementedError
 
     def transfer_files(
-        self, module: ModuleType, files: list[FileSpec], activities: list[str], kwargs: dict[str, Any]
-    ) -> None:
-        """Transfer with one copytool; raise a `CopytoolsError` when it could not do them all."""
+        self, name: str, tool: Copytool, files: list[FileSpec], activities: list[str], job: JobContext
+    ) -> list[Outcome]:
+        """Transfer with one copytool; the outcome of every file it tried."""
         raise NotImplementedError
 
 

@@ -6,22 +6,22 @@ import logging
 import os
 import shutil
 import time
-from types import ModuleType
-from typing import Any
 
 from .. import checksum as ck
 from ..catalog import ReplicaRecord
+from ..engine import Outcome
 from ..errors import (
     CopytoolsError,
     ErrorCodes,
     NoLocalSpace,
     ReplicasNotFound,
     SizeTooLarge,
-    StageInFailure,
 )
-from ..filespec import FileSpec
+from ..filespec import FileSpec, mark_done
+from ..tool import Copytool
 from ..trace import for_file
-from .client import StagingClient
+from .client import JobContext, StagingClient
+from .routes import input_transfers
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class StageInClient(StagingClient):
             lan = fspec.domain == "lan" and fspec.direct_access_lan and fspec.is_directaccess(True, DIRECT_LAN_SCHEMAS)
             wan = fspec.domain == "wan" and fspec.direct_access_wan and fspec.is_directaccess(True, DIRECT_WAN_SCHEMAS)
             if lan or wan:
-                fspec.succeed("remote_io")
+                mark_done(fspec, "remote_io")
                 fspec.status_state = "FOUND_ROOT"
                 if lan and os.environ.get("ALRB_XCACHE_PROXY"):
                     fspec.turl = "${ALRB_XCACHE_PROXY}" + fspec.turl
@@ -174,19 +174,19 @@ class StageInClient(StagingClient):
             )
 
     def transfer_files(
-        self, module: ModuleType, files: list[FileSpec], activities: list[str], kwargs: dict[str, Any]
-    ) -> None:
-        """Replicas, choice, direct access, checks, then the copytool's `copy_in`."""
-        if getattr(module, "require_replicas", False) and files:
+        self, name: str, tool: Copytool, files: list[FileSpec], activities: list[str], job: JobContext
+    ) -> list[Outcome]:
+        """Replicas, choice, direct access and space checks, then the copies."""
+        workdir = job.workdir
+        schemas = self.allowed_schemas(name, tool, activities)
+        if tool.require_replicas and files:
             if files[0].replicas is None:
                 self.resolve_replicas(files)
-            self.choose_replicas(files, self.allowed_schemas(module, activities))
+            self.choose_replicas(files, schemas)
             self.set_status_for_direct_access(files)
         remain = [f for f in files if f.require_transfer()]
         if not remain:
-            return
-        if not module.is_valid_for_copy_in(remain):
-            raise StageInFailure("invalid input data for transfer operation", state="NO_REPLICA")
-        if getattr(module, "check_availablespace", True) and not (self.queue and self.queue.maxinputsize == -1):
-            self.check_availablespace(remain, str(kwargs.get("workdir") or "."))
-        module.copy_in(remain, **self.copytool_kwargs(module, activities, kwargs))
+            return []
+        if tool.check_availablespace and not (self.queue and self.queue.maxinputsize == -1):
+            self.check_availablespace(remain, workdir)
+        return self.run_engine(tool, input_transfers(remain, tool, workdir, schemas))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from types import ModuleType
 from typing import Any
 
 from .. import checksum as ck
+from ..engine import Outcome
 from ..errors import (
     CopytoolsError,
     ErrorCodes,
@@ -16,9 +16,11 @@ from ..errors import (
     StageOutFailure,
     ZeroFileSize,
 )
-from ..filespec import FileSpec
+from ..filespec import FileSpec, mark_failed
 from ..names import rucio_path
-from .client import StagingClient
+from ..tool import Copytool
+from .client import JobContext, StagingClient
+from .routes import output_source, output_transfers
 
 CHECKSUM_TYPE = "adler32"
 
@@ -95,7 +97,7 @@ class StageOutClient(StagingClient):
         for fspec in files:
             if not fspec.ddmendpoint and not self._mv_configured():
                 raise NoStorage(f"no output RSE defined for file={fspec.lfn}", state="NO_OUTPUTSTORAGE_DEFINED")
-            pfn = fspec.surl or fspec.pfn or os.path.join(fspec.workdir or workdir, fspec.lfn)
+            pfn = output_source(fspec, workdir)
             if not os.access(pfn, os.R_OK):
                 message = f"output pfn file/directory does not exist: {pfn}"
                 trace = dict(
@@ -111,7 +113,7 @@ class StageOutClient(StagingClient):
             if not fspec.filesize:
                 fspec.filesize = os.path.getsize(pfn)
             if not fspec.filesize:
-                fspec.fail(ErrorCodes.ZEROFILESIZE, "ZERO_FILE_SIZE", f"output file has size zero: {fspec.lfn}")
+                mark_failed(fspec, ErrorCodes.ZEROFILESIZE, "ZERO_FILE_SIZE", f"output file has size zero: {fspec.lfn}")
                 raise ZeroFileSize(f"output file has size zero: {fspec.lfn}")
             fspec.surl, fspec.activity = pfn, activities
             if os.path.isfile(pfn) and CHECKSUM_TYPE not in fspec.checksum:
@@ -155,22 +157,21 @@ class StageOutClient(StagingClient):
         return destination_url(protocol, fspec.scope, fspec.lfn)
 
     def transfer_files(
-        self, module: ModuleType, files: list[FileSpec], activities: list[str], kwargs: dict[str, Any]
-    ) -> None:
-        """Check sources, resolve destinations, then the copytool's `copy_out`; register what arrived."""
-        self.prepare_sources(files, activities, str(kwargs.get("workdir") or "."))
-        if getattr(module, "require_protocols", True):
-            allowed = self.allowed_schemas(module, activities)
-            local_dir = str(kwargs.get("output_dir") or "")
+        self, name: str, tool: Copytool, files: list[FileSpec], activities: list[str], job: JobContext
+    ) -> list[Outcome]:
+        """Check sources, resolve destinations, then the copies; register what arrived."""
+        workdir = job.workdir
+        self.prepare_sources(files, activities, workdir)
+        if tool.require_protocols:
+            allowed = self.allowed_schemas(name, tool, activities)
+            local_dir = job.output_dir
             for fspec in files:
                 protocol = self.resolve_protocol(fspec, allowed, local_dir)
                 fspec.turl = self.resolve_surl(fspec, protocol, local_dir)
         if not files:
             raise CopytoolsError("no files to stage out", code=ErrorCodes.INTERNALPILOTPROBLEM)
-        if not module.is_valid_for_copy_out(files):
-            raise StageOutFailure("invalid input for transfer operation")
         try:
-            module.copy_out(files, **self.copytool_kwargs(module, activities, kwargs))
+            return self.run_engine(tool, output_transfers(files, tool, workdir))
         finally:
             self._register(files)
 
@@ -184,10 +185,10 @@ class StageOutClient(StagingClient):
                 register(fspec.scope, fspec.lfn, fspec.ddmendpoint, fspec.turl, fspec.filesize, fspec.checksum)
 
     def transfer_with_alternative(
-        self, files: list[FileSpec], activities: list[str], allow_alternative: bool = True, **kwargs: Any
+        self, files: list[FileSpec], activities: list[str], allow_alternative: bool = True, **job: Any
     ) -> list[FileSpec]:
         """Transfer; files that failed go to their alternative storage once, when allowed and known."""
-        self.transfer(files, activities, raise_exception=not allow_alternative, **kwargs)
+        self.transfer(files, activities, raise_exception=not allow_alternative, **job)
         remain = [f for f in files if f.require_transfer()]
         if not remain:
             return files
@@ -196,4 +197,4 @@ class StageOutClient(StagingClient):
         for fspec in remain:
             fspec.ddmendpoint, fspec.ddmendpoint_alt, fspec.is_altstaged = str(fspec.ddmendpoint_alt), None, True
             fspec.status, fspec.turl, fspec.protocols, fspec.ddm_activity = None, "", None, None
-        return self.transfer(files, activities, **kwargs)
+        return self.transfer(files, activities, **job)

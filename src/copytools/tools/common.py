@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
 from typing import Any
 
 from .. import checksum as ck
+from ..classify import classify_text, scan_lines
 from ..errors import ChecksumError, ErrorCodes
-
-TIMEOUT_BASE = 400
-TIMEOUT_MAX = 3 * 3600
-
-_DETAILS = re.compile(r"[Dd]etails\s*:\s*(?P<error>.*)")
+from ..timeouts import transfer_timeout
 
 
 def get_timeout(filesize: int, add: int = 0) -> int:
     """Seconds allowed for one file: 400 s plus one second per MB (10^6 bytes) plus `add`, at most 3 h."""
-    return min(TIMEOUT_BASE + int(filesize // 1_000_000) + add, TIMEOUT_MAX)
+    return transfer_timeout(filesize, add)
 
 
 def checksum_type_of(checksum: dict[str, str] | str | None) -> str:
@@ -87,122 +83,10 @@ def get_error_info(rcode: int, state: str, error_msg: str) -> dict[str, Any]:
 
 def output_line_scan(ret: dict[str, Any], output: str) -> dict[str, Any]:
     """Refine an error dict from the tool output: a `Details:` line wins, `service_unavailable` sets 1316."""
-    for line in output.split("\n"):
-        match = _DETAILS.search(line)
-        if match:
-            ret["error"] = match.group("error")
-        elif "service_unavailable" in line:
-            ret["error"] = "service_unavailable"
-            ret["rcode"] = ErrorCodes.RUCIOSERVICEUNAVAILABLE
+    ret["rcode"], ret["error"] = scan_lines(output, ret["rcode"], ret["error"])
     return ret
-
-
-# (test on output, stage-in code, stage-out code, state, prefix of the error text); first match wins.
-_RULES: tuple[tuple[Any, int, int, str, str], ...] = (
-    (
-        lambda o, i: "timeout" in o,
-        ErrorCodes.STAGEINTIMEOUT,
-        ErrorCodes.STAGEOUTTIMEOUT,
-        "CP_TIMEOUT",
-        "copy command timed out: ",
-    ),
-    (lambda o, i: "failed xrdadler32" in o, ErrorCodes.GETADMISMATCH, ErrorCodes.PUTADMISMATCH, "AD_MISMATCH", ""),
-    (
-        lambda o, i: "does not match the checksum" in o and "adler32" in o,
-        ErrorCodes.GETADMISMATCH,
-        ErrorCodes.PUTADMISMATCH,
-        "AD_MISMATCH",
-        "",
-    ),
-    (
-        lambda o, i: "does not match the checksum" in o,
-        ErrorCodes.GETMD5MISMATCH,
-        ErrorCodes.PUTMD5MISMATCH,
-        "MD5_MISMATCH",
-        "",
-    ),
-    (
-        lambda o, i: "globus_xio:" in o,
-        ErrorCodes.GETGLOBUSSYSERR,
-        ErrorCodes.PUTGLOBUSSYSERR,
-        "GLOBUS_FAIL",
-        "Globus system error: ",
-    ),
-    (
-        lambda o, i: "File exists" in o or "SRM_FILE_BUSY" in o or "file already exists" in o,
-        ErrorCodes.FILEEXISTS,
-        ErrorCodes.FILEEXISTS,
-        "FILE_EXISTS",
-        "File already exists in the destination: ",
-    ),
-    (
-        lambda o, i: i and "No such file or directory" in o,
-        ErrorCodes.MISSINGINPUTFILE,
-        ErrorCodes.MISSINGINPUTFILE,
-        "MISSING_INPUT",
-        "",
-    ),
-    (
-        lambda o, i: "query chksum is not supported" in o or "Unable to checksum" in o,
-        ErrorCodes.CHKSUMNOTSUP,
-        ErrorCodes.CHKSUMNOTSUP,
-        "CHKSUM_NOTSUP",
-        "",
-    ),
-    (
-        lambda o, i: "Could not establish context" in o,
-        ErrorCodes.NOPROXY,
-        ErrorCodes.NOPROXY,
-        "CONTEXT_FAIL",
-        "Could not establish context: Proxy / VO extension of proxy has probably expired: ",
-    ),
-    (
-        lambda o, i: "No space left on device" in o,
-        ErrorCodes.NOLOCALSPACE,
-        ErrorCodes.NOREMOTESPACE,
-        "NO_SPACE",
-        "No available space left on disk: ",
-    ),
-    (lambda o, i: "No such file or directory" in o, ErrorCodes.NOSUCHFILE, ErrorCodes.NOSUCHFILE, "NO_FILE", ""),
-    (
-        lambda o, i: "service is not available at the moment" in o,
-        ErrorCodes.SERVICENOTAVAILABLE,
-        ErrorCodes.SERVICENOTAVAILABLE,
-        "SERVICE_ERROR",
-        "",
-    ),
-    (
-        lambda o, i: "Network is unreachable" in o,
-        ErrorCodes.UNREACHABLENETWORK,
-        ErrorCodes.UNREACHABLENETWORK,
-        "NETWORK_UNREACHABLE",
-        "",
-    ),
-    (
-        lambda o, i: "Run: [ERROR] Server responded with an error" in o,
-        ErrorCodes.XRDCPERROR,
-        ErrorCodes.XRDCPERROR,
-        "XRDCP_ERROR",
-        "",
-    ),
-    (
-        lambda o, i: "Unable to locate credentials" in o,
-        ErrorCodes.MISSINGCREDENTIALS,
-        ErrorCodes.MISSINGCREDENTIALS,
-        "S3_ERROR",
-        "",
-    ),
-)
 
 
 def resolve_common_transfer_errors(output: str, is_stagein: bool = True) -> dict[str, Any]:
     """Classify a transfer tool's output into `{'rcode', 'state', 'error'}` with the pilot's rules."""
-    default = ErrorCodes.STAGEINFAILED if is_stagein else ErrorCodes.STAGEOUTFAILED
-    ret = get_error_info(default, "COPY_ERROR", output)
-    if not output:
-        return ret
-    for test, code_in, code_out, state, prefix in _RULES:
-        if test(output, is_stagein):
-            ret = get_error_info(code_in if is_stagein else code_out, state, prefix + output)
-            break
-    return output_line_scan(ret, output)
+    return get_error_info(*classify_text(output, is_stagein))

@@ -11,50 +11,23 @@ import os
 import shlex
 from typing import Any
 
-from ..adapter import protocol_transfers, replica_transfers, run_legacy, run_transfers
-from ..command_tool import CommandTool
 from ..errors import ErrorCodes, StageInFailure, StageOutFailure
 from ..execute import run_command
-from ..filespec import FileSpec
-from ..tool import STAGE_IN, STAGE_OUT, CopyContext
-from .common import get_copysetup
+from ..filespec import FileSpec, mark_failed
+from ..lsmtool import LsmTool, mover_found
+from . import facade
+from .facade import run_legacy
 
+# Read by the pilot's data API (its replica choice and checks); copytools itself reads the class.
 require_replicas = True
 allowed_schemas = ["srm", "gsiftp", "root"]
-
-
-class LsmTool(CommandTool):
-    """`lsm-get SRC DST` in, `lsm-put --size N -t TOKEN --checksum adler32:V --guid G SRC DST` out."""
-
-    name = "lsm"
-    executable = "lsm-get"
-    allowed_schemas = ("srm", "gsiftp", "root", "file")
-
-    def __init__(self, setup: str | None = None, tokens: dict[str, str] | None = None) -> None:
-        super().__init__(setup)
-        self.tokens = tokens or {}
-
-    def arguments(self, source: str, destination: str, ctx: CopyContext) -> list[str]:
-        if ctx.stagein:
-            return ["lsm-get", source, destination]
-        fspec = ctx.fspec
-        options = ["--size", str(fspec.filesize)] if fspec.filesize else []
-        if self.tokens.get(fspec.ddmendpoint):
-            options += ["-t", self.tokens[fspec.ddmendpoint]]
-        if fspec.checksum.get("adler32"):
-            options += ["--checksum", f"adler32:{fspec.checksum['adler32']}"]
-        if fspec.guid:
-            options += ["--guid", fspec.guid]
-        return ["lsm-put", *options, source, destination]
-
 
 TOOL = LsmTool()
 
 
 def check_for_lsm(dst_in: bool = True, setup: str | None = None) -> bool:
     """Whether `lsm-get` (or `lsm-put`) can be found, after the site's setup script if one is given."""
-    command = "lsm-get" if dst_in else "lsm-put"
-    return run_command(["sh", "-c", 'command -v "$1"', "sh", command], setup=setup, timeout=60).returncode == 0
+    return mover_found("lsm-get" if dst_in else "lsm-put", setup)
 
 
 def move(
@@ -110,12 +83,10 @@ def is_valid_for_copy_out(files: list[FileSpec]) -> bool:
 
 def copy_in(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Fetch the chosen replicas with lsm-get; the copy is checked against the catalog checksum."""
-    setup = get_copysetup(kwargs.get("copytools"), "lsm")
-    if not check_for_lsm(True, setup):
+    tool = facade.tool_for("lsm", kwargs)
+    if not check_for_lsm(True, tool.setup if isinstance(tool, LsmTool) else None):
         raise StageInFailure("No LSM tools found")
-    tool = LsmTool(setup)
-    run_transfers(tool, STAGE_IN, replica_transfers(files, tool, kwargs), kwargs)
-    return files
+    return facade.copy_in(tool, files, kwargs)
 
 
 def copy_out(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
@@ -123,17 +94,12 @@ def copy_out(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     ddmconf = kwargs.get("ddmconf")
     if not ddmconf:
         raise StageOutFailure("copy_out() failed to resolve ddmconf from function arguments", state="COPY_ERROR")
-    tokens = {}
     for fspec in files:
-        storage = ddmconf.get(fspec.ddmendpoint)
-        token = getattr(storage, "token", "")
-        if not token:
+        if not getattr(ddmconf.get(fspec.ddmendpoint), "token", ""):
             message = f"copy_out() failed to resolve token value for ddmendpoint={fspec.ddmendpoint}"
-            fspec.fail(ErrorCodes.STAGEOUTFAILED, "COPY_ERROR", message)
+            mark_failed(fspec, ErrorCodes.STAGEOUTFAILED, "COPY_ERROR", message)
             raise StageOutFailure(message, state="COPY_ERROR")
-        tokens[fspec.ddmendpoint] = token
-    setup = get_copysetup(kwargs.get("copytools"), "lsm")
-    if not check_for_lsm(False, setup):
+    tool = facade.tool_for("lsm", kwargs)
+    if not check_for_lsm(False, tool.setup if isinstance(tool, LsmTool) else None):
         raise StageOutFailure("No LSM tools found")
-    run_transfers(LsmTool(setup, tokens), STAGE_OUT, protocol_transfers(files, kwargs), kwargs)
-    return files
+    return facade.copy_out(tool, files, kwargs)

@@ -10,20 +10,21 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..adapter import engine_for, run_transfers
 from ..engine import Route, Transfer
 from ..errors import CopytoolsError, ErrorCodes, MKDirFailure, StageInFailure, StageOutFailure
-from ..filespec import FileSpec
-from ..localcopy import COPY_TYPES, LocalCopy
-from ..names import check_lfn, path_in, rucio_path
+from ..filespec import FileSpec, mark_failed
+from ..localcopy import COPY_TYPES
+from ..localtools import ARC_PREFIX, MvTool, final_path
+from ..names import check_lfn, path_in
 from ..tool import STAGE_IN, STAGE_OUT
+from .facade import engine_for, run_transfers
 
+# Read by the pilot's data API (its replica choice and checks); copytools itself reads the class.
 require_replicas = False
 check_availablespace = False
 allowed_schemas = None
 
-TOOL = LocalCopy("cp", name="mv")
-ARC_PREFIX = "file://localhost"
+TOOL = MvTool("cp", "cp")
 
 
 def is_valid_for_copy_in(files: list[FileSpec], **kwargs: Any) -> bool:
@@ -31,7 +32,8 @@ def is_valid_for_copy_in(files: list[FileSpec], **kwargs: Any) -> bool:
     workdir = kwargs.get("workdir")
     for fspec in files:
         check_lfn(fspec.lfn)
-        if workdir and not os.path.isfile(_input_source(fspec, str(workdir), bool(kwargs.get("mvfinaldest")))):
+        tool = MvTool("cp", "cp", bool(kwargs.get("mvfinaldest")))
+        if workdir and not os.path.isfile(tool.input_source(fspec, str(workdir))):
             return False
     return True
 
@@ -49,7 +51,7 @@ def is_valid_for_copy_out(files: list[FileSpec], **kwargs: Any) -> bool:
 def _run_one(copy_type: str, src: str, dst: str) -> tuple[int, str, str]:
     """One local file operation through the engine, as (exit code, stdout, stderr)."""
     fspec = FileSpec(lfn=os.path.basename(dst))
-    engine = engine_for(LocalCopy(copy_type, name="mv", make_dirs=False), STAGE_IN, {"concurrency": 1})
+    engine = engine_for(MvTool(copy_type, copy_type), STAGE_IN, {"concurrency": 1})
     engine.run([Transfer(fspec, [Route(src, dst)])])
     if fspec.status == "failed":
         return fspec.status_code, "", fspec.status_message
@@ -73,7 +75,7 @@ def symlink(src: str, dst: str) -> tuple[int, str, str]:
 
 def get_dir_path(turl: str, prefix: str = ARC_PREFIX) -> str:
     """The directory part of a TURL once `prefix` is removed."""
-    return os.path.dirname(turl.replace(prefix, "", 1))
+    return os.path.dirname(final_path(turl, prefix))
 
 
 def build_final_path(turl: str, prefix: str = ARC_PREFIX) -> tuple[int, str, str]:
@@ -84,12 +86,6 @@ def build_final_path(turl: str, prefix: str = ARC_PREFIX) -> tuple[int, str, str
     except OSError as exc:
         return ErrorCodes.MKDIR, f"caught exception while creating {directory}: {exc}", ""
     return 0, "", os.path.join(directory, os.path.basename(turl))
-
-
-def _input_source(fspec: FileSpec, workdir: str, mvfinaldest: bool) -> str:
-    if mvfinaldest:
-        return os.path.join(workdir, rucio_path(fspec.scope, check_lfn(fspec.lfn)))
-    return path_in(os.path.dirname(workdir), fspec.lfn)
 
 
 def move_all_files(
@@ -103,24 +99,21 @@ def move_all_files(
     """Move, copy or link every file per the pilot's layout; (first failed file's code, message, message)."""
     if copy_type not in COPY_TYPES:
         return -1, "", "incorrect copy method"
+    tool = MvTool(copy_type, copy_type, mvfinaldest)
     inputs, outputs = [], []
     for fspec in files:
         if fspec.filetype == "input":
             destination = path_in(jobworkdir or workdir, fspec.lfn)
-            source = _input_source(fspec, workdir, mvfinaldest)
-            if copy_type == "symlink":  # link to the file itself, not to another link
-                source = os.path.realpath(source)
-            inputs.append(Transfer(fspec, [Route(source, destination)]))
+            inputs.append(Transfer(fspec, [Route(tool.input_source(fspec, workdir), destination)]))
             continue
         source = path_in(workdir, fspec.lfn)
         destination = path_in(os.path.dirname(workdir), fspec.lfn)
         if mvfinaldest:
             code, diagnostics, destination = build_final_path(fspec.turl)
             if code:
-                fspec.fail(code, "MKDIR_FAILED", diagnostics)
+                mark_failed(fspec, code, "MKDIR_FAILED", diagnostics)
                 return code, diagnostics, diagnostics
         outputs.append(Transfer(fspec, [Route(source, destination)]))
-    tool = LocalCopy(copy_type, name="mv", make_dirs=False)
     for direction, batch in ((STAGE_IN, inputs), (STAGE_OUT, outputs)):
         try:
             run_transfers(tool, direction, batch, kwargs)

@@ -9,17 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..adapter import protocol_transfers, replica_transfers, run_transfers
 from ..filespec import FileSpec
-from ..localcopy import LocalCopy
-from ..tool import STAGE_IN, STAGE_OUT, local_path
+from ..localtools import PosixTool
+from ..tool import local_path
+from . import facade
 
-require_replicas = True
-require_protocols = True
-check_availablespace = True
-allowed_schemas = ["file"]
-
-TOOL = LocalCopy("cp", name="posix")
+TOOL = PosixTool()
 
 
 def is_valid_for_copy_in(files: list[FileSpec]) -> bool:
@@ -34,11 +29,9 @@ def is_valid_for_copy_out(files: list[FileSpec]) -> bool:
 
 def copy_in(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Copy the chosen replicas into the work directory, verifying size and checksum."""
-    run_transfers(TOOL, STAGE_IN, replica_transfers(files, TOOL, kwargs), kwargs)
-    return files
+    return facade.copy_in(TOOL, files, kwargs)
 
 
 def copy_out(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Copy outputs to their storage paths, verifying size and checksum."""
-    run_transfers(TOOL, STAGE_OUT, protocol_transfers(files, kwargs), kwargs)
-    return files
+    return facade.copy_out(TOOL, files, kwargs)

@@ -1,39 +1,29 @@
 """The `xrdcp` copytool: root:// replicas and storages through XRootD.
 
-With the XRootD Python bindings importable (and no site setup script to source) files move through
-`XRootD.client.CopyProcess` in this process; otherwise one `xrdcp -np -f` process per file. Both run
-under the transfer engine: concurrent, size-based time-outs, temporary names, adler32 verified.
+The pilot's functions over copytools' `xrdcp` copytool (`copytools.xrootd`): with the XRootD Python
+bindings importable (and no site setup script to source) files move in this process; otherwise one
+`xrdcp -np -f` process per file. Both run under the transfer engine: concurrent, size-based time-outs,
+temporary names, adler32 verified.
 """
 
 from __future__ import annotations
 
-import os
 import shlex
 from typing import Any
 
-from ..adapter import protocol_transfers, replica_transfers, run_transfers
 from ..execute import run_command
 from ..filespec import FileSpec
-from ..tool import STAGE_IN, STAGE_OUT, Copytool
-from ..xrootd import XrdclTool, XrdcpTool, bindings_available, classify, parse_checksum_output
+from ..xrootd import XrdcpTool, bindings_available, classify, parse_checksum_output
 from ..xrootd import resolve_checksum_option as _cached_checksum_option
-from .common import get_copysetup, get_timeout
+from . import facade
+from .common import get_timeout
 
+copy_command = "xrdcp"
+# Read by the pilot's data API (its replica choice and checks); copytools itself reads the class.
 require_replicas = True
 allowed_schemas = ["root"]
-copy_command = "xrdcp"
 
-TOOL: Copytool = XrdcpTool()
-FORCE_CLI_ENV = "COPYTOOLS_XRDCP_CLI"
-
-
-def _tool(kwargs: dict[str, Any]) -> Copytool:
-    """The bindings when they can be used, else the xrdcp command (with the queue's setup script)."""
-    setup = get_copysetup(kwargs.get("copytools"), "xrdcp")
-    use_cli = kwargs.get("use_bindings") is False or os.environ.get(FORCE_CLI_ENV) == "1"
-    if not setup and not use_cli and bindings_available():
-        return XrdclTool()
-    return XrdcpTool(setup)
+TOOL = XrdcpTool()
 
 
 def _resolve_checksum_option(setup: str | None = None, **kwargs: Any) -> str:
@@ -81,11 +71,9 @@ def _client_installed() -> bool:
 
 def copy_in(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Download the chosen replicas into the work directory, verifying size and adler32."""
-    run_transfers(_tool(kwargs), STAGE_IN, replica_transfers(files, TOOL, kwargs), kwargs)
-    return files
+    return facade.copy_in(facade.tool_for("xrdcp", kwargs), files, kwargs)
 
 
 def copy_out(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Upload outputs to a temporary name at the storage, verify adler32, then rename."""
-    run_transfers(_tool(kwargs), STAGE_OUT, protocol_transfers(files, kwargs), kwargs)
-    return files
+    return facade.copy_out(facade.tool_for("xrdcp", kwargs), files, kwargs)
