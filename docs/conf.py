@@ -9,6 +9,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "_ext"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))  # document this checkout, not an installed copy
 
+# Option help that shows a default directory shows the generic one, not the build machine's.
+os.environ.pop("COPYTOOLS_SITE", None)
+os.environ["XDG_DATA_HOME"] = "~/.local/share"
+
 import copytools  # noqa: E402
 
 project = "copytools"
