@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +25,7 @@ from .tool import (
     CopyResult,
     Copytool,
     local_path,
-    partial_names,
+    os_error,
     temporary_url,
     timeout_error,
 )
@@ -229,12 +231,18 @@ class TransferEngine:
         return float(transfer_timeout(fspec.filesize, self.options.timeout_add))
 
     def _attempt(self, fspec: FileSpec, route: Route) -> int:
-        """One try: copy to a temporary name, verify, rename; returns the bytes moved."""
+        """One try: copy to a temporary name of its own, verify, rename; returns the bytes moved.
+
+        A local destination is first written inside a new private directory beside it (nothing planted
+        there can be written through, two runs never share it, and the name is the final one, so it
+        fits wherever the final name does); a remote one under a unique temporary name.
+        """
         trace = self._trace_for(fspec, route)
         final_local = local_path(route.destination)
-        renames = final_local is not None or self.tool.supports_rename
-        target = temporary_url(route.destination) if renames and final_local is None else route.destination
-        temp_local = final_local + TEMP_SUFFIX if final_local is not None else None
+        staging = self._staging_directory(final_local) if final_local is not None else None
+        temp_local = os.path.join(staging, os.path.basename(final_local or "")) if staging else None
+        renames = temp_local is not None or self.tool.supports_rename
+        target = temp_local or (temporary_url(route.destination) if renames else route.destination)
         ctx = CopyContext(
             self.direction,
             self._timeout_for(fspec),
@@ -250,7 +258,7 @@ class TransferEngine:
         try:
             if not self.options.overwrite:
                 self._refuse_existing(route.destination, final_local)
-            result = self.tool.copy(route.source, temp_local or target, ctx)
+            result = self.tool.copy(route.source, target, ctx)
             if ctx.cancelled:
                 raise timeout_error(ctx)
             self._verify(fspec, result, temp_local, target)
@@ -259,17 +267,43 @@ class TransferEngine:
             elif renames:
                 self.tool.rename(target, route.destination)
             if result.on_commit is not None:
-                result.on_commit()
+                result.on_commit(final_local or route.destination)
         except Exception as exc:  # a classified failure, the final rename, or a copytool bug
-            self._clean(temp_local, target)
+            if staging is None:
+                self._remove_remote(target)
             error = self._classify(exc, ctx)
             self._send_trace(trace, error.state, error.message)
             raise error from None
         finally:
             with self._watch.lock:
                 self._watch.contexts.discard(ctx)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
         self._send_trace(trace, "DONE", "OK")
         return result.size if result.size is not None else fspec.filesize
+
+    def _staging_directory(self, final_local: str) -> str:
+        """A new private directory beside a local destination (made first for a stage-out)."""
+        directory = os.path.dirname(final_local) or "."
+        try:
+            if not os.path.isdir(directory):
+                if self.stagein:
+                    raise CopytoolsError(
+                        f"Destination directory does not exist: {directory}",
+                        code=ErrorCodes.STAGEINFAILED,
+                        state="COPY_ERROR",
+                    )
+                os.makedirs(directory, exist_ok=True)
+            return tempfile.mkdtemp(prefix=".", suffix=TEMP_SUFFIX, dir=directory)
+        except OSError as exc:
+            error = os_error(exc, self.stagein, directory)
+            if not os.path.isdir(directory) and error.code in (ErrorCodes.STAGEINFAILED, ErrorCodes.STAGEOUTFAILED):
+                error = CopytoolsError(
+                    f"cannot create destination directory {directory}: {exc.strerror}",
+                    code=ErrorCodes.MKDIR,
+                    state="MKDIR_FAILED",
+                )
+            raise error from None
 
     def _classify(self, exc: Exception, ctx: CopyContext) -> CopytoolsError:
         """The error to report for a failed attempt: a time-out wins over what the tool said."""
@@ -289,13 +323,10 @@ class TransferEngine:
                 state="FILE_EXISTS",
             )
 
-    def _clean(self, temp_local: str | None, target: str) -> None:
-        if temp_local is not None:
-            for path in partial_names(temp_local):
-                _remove_quietly(path)
-        else:
-            with contextlib.suppress(CopytoolsError, OSError):
-                self.tool.remove(target)
+    def _remove_remote(self, target: str) -> None:
+        """Remove what a failed attempt may have left at a remote destination."""
+        with contextlib.suppress(CopytoolsError, OSError):
+            self.tool.remove(target)
 
     def _verify(self, fspec: FileSpec, result: CopyResult, temp_local: str | None, target: str) -> None:
         """Check size and checksum of what arrived against what the file spec expects.
@@ -346,8 +377,3 @@ class TransferEngine:
     def _send_trace(self, trace: dict[str, Any], state: str, reason: str) -> None:
         trace.update(clientState=state, stateReason=reason, timeEnd=time.time())
         self.traces.send(trace)
-
-
-def _remove_quietly(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        os.unlink(path)

@@ -11,7 +11,7 @@ from typing import BinaryIO, ClassVar
 
 from .checksum import copy_stream
 from .errors import CopytoolsError, ErrorCodes
-from .tool import STAGE_IN, TEMP_SUFFIX, CopyContext, CopyResult, Copytool, local_path, os_error
+from .tool import STAGE_IN, CopyContext, CopyResult, Copytool, local_path, os_error
 
 COPY_TYPES = ("cp", "mv", "symlink")
 
@@ -52,7 +52,7 @@ class LocalCopy(Copytool):
             if linked is not None:
                 return linked
             result = self._stream(src, dst, ctx)
-            result.on_commit = lambda: os.unlink(src)
+            result.on_commit = lambda final: os.unlink(src)
             return result
         return self._stream(src, dst, ctx)
 
@@ -96,7 +96,9 @@ class LocalCopy(Copytool):
             if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                 return None
             raise os_error(exc, ctx.stagein, src) from None
-        return CopyResult(size=os.stat(dst).st_size, same_bytes=True, on_commit=lambda: _unlink_unless_same(src, dst))
+        return CopyResult(
+            size=os.stat(dst).st_size, same_bytes=True, on_commit=lambda final: _unlink_unless_same(src, final)
+        )
 
     def _link(self, src: str, dst: str, ctx: CopyContext) -> CopyResult:
         try:
@@ -127,8 +129,8 @@ def create_new(path: str) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
-def _unlink_unless_same(src: str, temp: str) -> None:
+def _unlink_unless_same(src: str, final: str) -> None:
     """Drop the source name of a moved file, unless it is the final name itself."""
     with contextlib.suppress(FileNotFoundError):
-        if os.path.realpath(src) != os.path.realpath(temp.removesuffix(TEMP_SUFFIX)):
+        if os.path.realpath(src) != os.path.realpath(final):
             os.unlink(src)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import threading
 import time
 import urllib.parse
@@ -16,13 +17,23 @@ from .errors import CopytoolsError
 
 STAGE_IN = "stage-in"
 STAGE_OUT = "stage-out"
-TEMP_SUFFIX = ".copytools-part"  # a file under this name is never complete
+TEMP_SUFFIX = ".copytools-part"  # a file (or private directory) under this name is never complete
+NAME_MAX = 255  # bytes in one path component, on the file systems and storages we know
 
 
 def temporary_url(url: str) -> str:
-    """The URL of the temporary name of a destination: the suffix goes on the path, not the query."""
+    """A unique temporary URL beside a remote destination (`<name>.<random>.copytools-part`).
+
+    Unique per attempt, so two runs never share it; where the final name leaves no room for the
+    suffix within the 255-byte name limit, `.<random>.copytools-part`. The query is kept as it is.
+    """
     parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit(parts._replace(path=parts.path + TEMP_SUFFIX))
+    directory, _, name = parts.path.rpartition("/")
+    token = secrets.token_hex(6)
+    temp = f"{name}.{token}{TEMP_SUFFIX}"
+    if len(urllib.parse.unquote(temp).encode("utf-8", "surrogateescape")) > NAME_MAX:
+        temp = f".{token}{TEMP_SUFFIX}"
+    return urllib.parse.urlunsplit(parts._replace(path=f"{directory}/{temp}"))
 
 
 def partial_names(path: str) -> tuple[str, ...]:
@@ -129,7 +140,9 @@ class CopyResult:
     checksums: dict[str, str] = field(default_factory=dict)
     same_bytes: bool = False
     streamed: bool = False  # `checksums` were computed over the very bytes this process wrote
-    on_commit: Callable[[], None] | None = None  # run once the file is at its final name (mv: drop the source)
+    on_commit: Callable[[str], None] | None = (
+        None  # run with the final name once the file is there (mv: drop the source)
+    )
 
 
 def local_path(url: str) -> str | None:
