@@ -139,3 +139,29 @@ def classify_output(output: str, stagein: bool) -> CopytoolsError:
     """The classified error for a failed transfer's output."""
     code, state, message = classify_text(output, stagein)
     return CopytoolsError(message, code=code, state=state)
+
+
+# What XRootD, davix and gfal say when the storage refused or never answered (not a transfer failure).
+UNREACHABLE_PHRASES = (
+    "connection refused",
+    "connection error",
+    "socket error",
+    "socket timeout",
+    "operation expired",
+    "couldn't connect",
+    "failed to stat file (connection timed out)",
+    "ssl handshake",
+)
+
+
+def unreachable(output: str) -> CopytoolsError | None:
+    """The error for a storage that refused or never answered, or None when the output says otherwise.
+
+    Not worth another try on the same route within seconds; another replica may answer.
+    """
+    lowered = output.lower()
+    if not any(phrase in lowered for phrase in UNREACHABLE_PHRASES):
+        return None
+    return CopytoolsError(
+        f"storage not reachable: {output}", code=ErrorCodes.SERVICENOTAVAILABLE, state="SERVICE_ERROR", retry=False
+    )

@@ -89,6 +89,7 @@ class EngineOptions:
     timeout_add: int = 0
     timeout: float | None = None  # fixed per-file time-out instead of the size-based one
     stall_timeout: float = 120.0
+    connect_timeout: float = 30.0  # no byte nor sign of life by then: the storage is not answering
     overwrite: bool = True
     verify_checksum: bool = True
     inline_below: int = 256 * 1024  # in-process copies of smaller files run in the calling thread
@@ -169,6 +170,8 @@ class TransferEngine:
                 ctx.poll_watch_path()
                 if now - ctx.started > ctx.timeout:
                     ctx.cancel(f"no completion within the time-out of {ctx.timeout:g} s")
+                elif ctx.stall_watch and not ctx.answered and now - ctx.started > self.options.connect_timeout:
+                    ctx.cancel("no answer", self._no_answer())
                 elif ctx.stall_watch and now - ctx.last_progress > self.options.stall_timeout:
                     ctx.cancel(f"transfer stalled: no progress for {self.options.stall_timeout:g} s")
 
@@ -218,6 +221,15 @@ class TransferEngine:
         outcome.seconds = time.monotonic() - started
         self.on_event(Event("failed", fspec.lfn, fspec.filesize, 0, error.message))
         return outcome
+
+    def _no_answer(self) -> CopytoolsError:
+        """A storage that does not answer at all: another replica may, this one is not tried again."""
+        return CopytoolsError(
+            f"the storage did not answer within {self.options.connect_timeout:g} s",
+            code=ErrorCodes.SERVICENOTAVAILABLE,
+            state="SERVICE_ERROR",
+            retry=False,
+        )
 
     def _failed_code(self) -> int:
         return ErrorCodes.STAGEINFAILED if self.stagein else ErrorCodes.STAGEOUTFAILED

@@ -113,10 +113,13 @@ class CopytoolsError(Exception):
     default_code = ErrorCodes.UNKNOWNEXCEPTION
     default_state = ""
 
-    def __init__(self, message: str = "", code: int | None = None, state: str | None = None) -> None:
+    def __init__(
+        self, message: str = "", code: int | None = None, state: str | None = None, retry: bool | None = None
+    ) -> None:
         self.code = code or self.default_code
         self.state = state if state is not None else self.default_state
         self.message = message or error_message(self.code)
+        self.retry = retry  # overrides whether the same route is worth another try
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -125,7 +128,7 @@ class CopytoolsError(Exception):
     @property
     def retry_route(self) -> bool:
         """Whether the same route may succeed if tried again (a transient failure)."""
-        return self.code in TRANSIENT_CODES
+        return self.code in TRANSIENT_CODES if self.retry is None else self.retry
 
     @property
     def next_route(self) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from .classify import classify_output
+from .classify import classify_output, unreachable
+from .client_timeouts import client_environment
 from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
@@ -15,8 +16,9 @@ PYTHON_FOR_GFAL = "/usr/bin/python3"  # gfal2-util's launcher starts much faster
 
 
 def environment() -> dict[str, str]:
-    """This process's environment, with gfal2-util told which python to start (much faster)."""
-    env = dict(os.environ)
+    """The environment for gfal's commands: the XRootD time-outs (its xrootd plugin), and gfal2-util told
+    which python to start (much faster)."""
+    env = client_environment()
     if "GFAL_PYTHONBIN" not in env and os.path.exists(PYTHON_FOR_GFAL):
         env["GFAL_PYTHONBIN"] = PYTHON_FOR_GFAL
     return env
@@ -31,6 +33,9 @@ def classify(result: CommandResult, stagein: bool) -> CopytoolsError:
     """A pilot-coded error from gfal-copy's exit status and message."""
     output = result.output
     lowered = output.lower()
+    no_answer = unreachable(output)
+    if no_answer is not None and "performance marker" not in lowered:
+        return no_answer
     if result.returncode in TIMEOUT_EXIT_CODES:
         code = ErrorCodes.STAGEINTIMEOUT if stagein else ErrorCodes.STAGEOUTTIMEOUT
         return CopytoolsError(f"Copy command timed out: {output}", code=code, state="CP_TIMEOUT")
@@ -47,10 +52,6 @@ def classify(result: CommandResult, stagein: bool) -> CopytoolsError:
     if "(permission denied)" in lowered:
         code = ErrorCodes.STAGEINFAILED if stagein else ErrorCodes.STAGEOUTFAILED
         return CopytoolsError(f"Permission denied: {output}", code=code, state="PERMISSION_DENIED")
-    if "(connection refused)" in lowered or "couldn't connect" in lowered:
-        return CopytoolsError(
-            f"storage not reachable: {output}", code=ErrorCodes.SERVICENOTAVAILABLE, state="SERVICE_ERROR"
-        )
     return classify_output(output, stagein)
 
 

@@ -62,6 +62,7 @@ class CopyContext:
         self.last_progress = self.started
         self.bytes_done = 0
         self.cancel_reason = ""
+        self.cancel_error: CopytoolsError | None = None
         self._cancelled = threading.Event()
         self._on_cancel: list[Callable[[], None]] = []
         self._on_progress = on_progress
@@ -112,12 +113,21 @@ class CopyContext:
             else:
                 self._on_cancel.append(callback)
 
-    def cancel(self, reason: str) -> None:
-        """Stop the copy: set the flag the primitive checks and run the registered callbacks."""
+    @property
+    def answered(self) -> bool:
+        """Whether anything has been heard of the transfer yet (a byte, or a sign of life from the tool)."""
+        return self.last_progress > self.started
+
+    def cancel(self, reason: str, error: CopytoolsError | None = None) -> None:
+        """Stop the copy: set the flag the primitive checks and run the registered callbacks.
+
+        `error` is what the attempt then reports; by default a time-out.
+        """
         with self._lock:
             if self._cancelled.is_set():
                 return
             self.cancel_reason = reason
+            self.cancel_error = error
             self._cancelled.set()
             callbacks, self._on_cancel = self._on_cancel, []
         for callback in callbacks:
@@ -232,5 +242,5 @@ class Copytool:
 
 
 def timeout_error(ctx: CopyContext) -> CopytoolsError:
-    """The error for a transfer the engine stopped."""
-    return classify_output(f"timeout: {ctx.cancel_reason}", ctx.stagein)
+    """The error for a transfer the engine stopped: the one it gave, else a time-out."""
+    return ctx.cancel_error or classify_output(f"timeout: {ctx.cancel_reason}", ctx.stagein)

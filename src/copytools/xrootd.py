@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import os
 import re
-import threading
 import urllib.parse
 from typing import Any
 
 from .checksum import MultiChecksum
-from .classify import classify_output
+from .classify import classify_output, unreachable
+from .client_timeouts import client_environment, configure_bindings
 from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
@@ -45,13 +45,9 @@ def classify(output: str, stagein: bool, exit_code: int | None = None) -> Copyto
     if "checksum error" in lowered or exit_code == 53:
         code = ErrorCodes.GETADMISMATCH if stagein else ErrorCodes.PUTADMISMATCH
         return CopytoolsError(output, code=code, state="AD_MISMATCH")
-    if any(
-        s in lowered
-        for s in ("connection refused", "connection error", "socket error", "operation expired", "socket timeout")
-    ):
-        return CopytoolsError(
-            f"storage not reachable: {output}", code=ErrorCodes.SERVICENOTAVAILABLE, state="SERVICE_ERROR"
-        )
+    no_answer = unreachable(output)
+    if no_answer is not None:
+        return no_answer
     if "no space left on device" in lowered or "file too large" in lowered:
         code = ErrorCodes.NOLOCALSPACE if stagein else ErrorCodes.NOREMOTESPACE
         return CopytoolsError(output, code=code, state="NO_SPACE")
@@ -74,7 +70,7 @@ class _RemoteFiles:
         command = (
             ["xrdfs", host, operation, *args, path] if operation == "query" else ["xrdfs", host, operation, path, *args]
         )
-        result = run_command(command, setup=self.setup, timeout=60)
+        result = run_command(command, setup=self.setup, env=client_environment(), timeout=60)
         return result.returncode, result.output
 
     def exists(self, url: str) -> bool:
@@ -105,7 +101,7 @@ class _RemoteFiles:
 @functools.cache
 def resolve_checksum_option(setup: str | None = None) -> str:
     """The xrdcp option that prints the adler32 of a copy, asked of `xrdcp -h` once per process."""
-    result = run_command(["xrdcp", "-h"], setup=setup, timeout=60)
+    result = run_command(["xrdcp", "-h"], setup=setup, env=client_environment(), timeout=60)
     help_text = result.output
     if "--cksum" in help_text:
         return "--cksum adler32:print"
@@ -134,6 +130,9 @@ class XrdcpTool(_RemoteFiles, CommandTool):
         if not available and bindings_available():
             return True, "XRootD Python bindings (no xrdcp command)"
         return available, why
+
+    def environment(self) -> dict[str, str] | None:
+        return client_environment()
 
     def arguments(self, source: str, destination: str, ctx: CopyContext) -> list[str]:
         return ["xrdcp", "-np", "-f", *resolve_checksum_option(self.setup).split(), source, destination]
@@ -187,7 +186,8 @@ class XrdclTool(_RemoteFiles, Copytool):
 
     def __init__(self, setup: str | None = None) -> None:
         self.setup = setup or None
-        self._lock = threading.Lock()
+        if bindings_available():
+            configure_bindings()
 
     def availability(self) -> tuple[bool, str]:
         return (True, "XRootD Python bindings") if bindings_available() else (False, "XRootD bindings missing")
