@@ -27,6 +27,7 @@ from .errors import from_exception, from_status
 
 CONNECT_TIMEOUT = 10.0  # seconds to open a connection
 REQUEST_TIMEOUT = 60.0  # seconds to wait for an answer to a request that moves no file
+CANCEL_GRACE = 2.0  # seconds a cancelled request is given to stop
 SCHEMES = {"dav": "http", "davs": "https", "http": "http", "https": "https"}
 T = TypeVar("T")
 
@@ -52,7 +53,8 @@ def session() -> requests.Session:
 def cancellable(ctx: CopyContext, work: Callable[[], T]) -> T:
     """Run `work` in a helper thread; its result, or `Cancelled` as soon as the engine cancels the copy.
 
-    A cancelled helper is left to end on its own: its next `ctx.progress` raises, or its read times out.
+    A cancelled helper stops at its next `ctx.progress`, or when its read times out; it is given a
+    moment to stop, so that an abandoned upload is over before the engine removes what it wrote.
     """
     outcome: dict[str, Any] = {}
     finished = threading.Event()
@@ -65,10 +67,12 @@ def cancellable(ctx: CopyContext, work: Callable[[], T]) -> T:
         finally:
             finished.set()
 
-    threading.Thread(target=run, name="webdav-request", daemon=True).start()
+    helper = threading.Thread(target=run, name="webdav-request", daemon=True)
+    helper.start()
     ctx.on_cancel(finished.set)
     finished.wait()
     if ctx.cancelled:
+        helper.join(CANCEL_GRACE)
         raise Cancelled(ctx.cancel_reason)
     if "error" in outcome:
         raise outcome["error"]
