@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from copytools.testing import DirectoryBackend, SilentPort
-from copytools.tool import Copytool
+from copytools.names import rucio_path
+from copytools.testing import DirectoryBackend, SilentPort, Unsupported
+from copytools.tool import CopyContext, CopyResult, Copytool
 from copytools.tools import gfal, lsm, mv, posix
+from copytools.tools.rucio import RucioTool
 from copytools.xrootd import XrdclTool, XrdcpTool
 
 from ..servers.movers import write_setup
+from ..servers.rucio import ACCOUNT, RSE, RucioServer
 from ..servers.xrootd import XrootdServer
 
 
@@ -77,3 +80,61 @@ def xrootd_backend(name: str, server: XrootdServer, subdir: str) -> XrootdBacken
     }
     tool, scheme = tools[name]
     return XrootdBackend(tool, server, subdir, scheme)
+
+
+class SuiteRucioTool(RucioTool):
+    """The rucio copytool given what it reads from the file rather than from the route.
+
+    It takes the DID scope and the storage from the file spec and, for uploads, the local file from
+    `surl`: set here from the backend and the route, as the stage-in and stage-out clients would.
+    """
+
+    def __init__(self, scope: str) -> None:
+        super().__init__()
+        self.scope = scope
+
+    def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        ctx.fspec.scope, ctx.fspec.ddmendpoint = self.scope, RSE
+        if not ctx.stagein:
+            ctx.fspec.surl = source
+        return super().copy(source, destination, ctx)
+
+
+class RucioBackend(DirectoryBackend):
+    """A scope of its own on the Rucio server's RSE (file protocol): a file's URL is its deterministic PFN.
+
+    Files are put on the RSE's disk without registering them: the tool downloads by PFN.
+    """
+
+    def __init__(self, server: RucioServer, scope: str) -> None:
+        from rucio.client import Client
+
+        Client().add_scope(ACCOUNT, scope)
+        self.scope = scope
+        super().__init__(SuiteRucioTool(scope), server.rse_dir / scope)
+
+    def _path(self, name: str) -> Path:
+        return self.root.parent / rucio_path(self.scope, name)
+
+    def url(self, name: str) -> str:
+        """The file's PFN. The explicit port (0, as the RSE's file protocol is registered) keeps the engine
+        from taking it for a local path, where it would expect the upload at a temporary local name."""
+        return f"file://localhost:0{self._path(name)}"
+
+    def slow_source(self, name: str, pause: float, first_pause: float = 0.0) -> str:
+        raise Unsupported("no slow source for a Rucio download")
+
+    def put(self, name: str, data: bytes) -> str:
+        self._path(name).parent.mkdir(parents=True, exist_ok=True)
+        self._path(name).write_bytes(data)
+        return self.url(name)
+
+    def get(self, name: str) -> bytes | None:
+        return self._path(name).read_bytes() if self._path(name).is_file() else None
+
+    def names(self) -> list[str]:
+        return sorted(path.name for path in self.root.glob("*/*/*"))
+
+    def make_directory(self, name: str) -> None:
+        self._path(name).mkdir(parents=True)
+        (self._path(name) / "keep").write_bytes(b"keep")

@@ -9,7 +9,7 @@ import pytest
 
 from copytools.testing import CopytoolConformance, StorageBackend
 
-from .backends import local_backend, xrootd_backend
+from .backends import RucioBackend, local_backend, xrootd_backend
 
 LOCAL = ["mv", "posix", "lsm", "gfal-file"]
 XROOTD = ["xrdcp-cli", "xrdcp-bindings", "gfal-root"]
@@ -22,11 +22,18 @@ KNOWN_FAILURES = {
         "gfal-copy -K md5:<value> to root:// fails with 'CheckSum error' although the server has the md5 "
         "(gfal2 xroot plugin; -K md5 and xrdcp --cksum md5:<value> work)"
     ),
+    ("test_upload_checksum_mismatch_leaves_nothing_at_the_storage", "rucio"): (
+        "RucioTool uploads straight to the final PFN and has no remove(): a rejected upload stays"
+    ),
+    ("test_missing_source", "rucio"): "Rucio's 'Source file not found' is reported as 1099, not 1331 MISSING_INPUT",
+    ("test_existing_destination_is_not_overwritten_unless_asked", "rucio"): (
+        "RucioTool has no exists(): Rucio refuses an existing file itself (1301), even when overwriting is asked"
+    ),
 }
 
 
 class TestBuiltinCopytools(CopytoolConformance):
-    @pytest.fixture(params=LOCAL + XROOTD + HTTPS)
+    @pytest.fixture(params=[*LOCAL, *XROOTD, *HTTPS, pytest.param("rucio", marks=pytest.mark.slow)])
     def backend(
         self, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[StorageBackend]:
@@ -35,6 +42,9 @@ class TestBuiltinCopytools(CopytoolConformance):
             request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
         if request.param in LOCAL:
             yield local_backend(request.param, tmp_path_factory.mktemp("storage"))
+            return
+        if request.param == "rucio":
+            yield RucioBackend(request.getfixturevalue("rucio_server"), f"conformance{next(_dirs)}")
             return
         if request.param == "xrdcp-bindings":
             pytest.importorskip("XRootD.client")
