@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -34,14 +35,12 @@ KNOWN_FAILURES = {
 
 class TestBuiltinCopytools(CopytoolConformance):
     @pytest.fixture(params=[*LOCAL, *XROOTD, *HTTPS, pytest.param("rucio", marks=pytest.mark.slow)])
-    def backend(
-        self, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-    ) -> Iterator[StorageBackend]:
+    def backend(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StorageBackend]:
         reason = KNOWN_FAILURES.get((request.node.originalname, request.param))
         if reason:
             request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
         if request.param in LOCAL:
-            yield local_backend(request.param, tmp_path_factory.mktemp("storage"))
+            yield local_backend(request.param, tmp_path / "storage")
             return
         if request.param == "rucio":
             yield RucioBackend(request.getfixturevalue("rucio_server"), f"conformance{next(_dirs)}")

@@ -52,6 +52,13 @@ class CopytoolConformance:
         """The storage and copytool under test: every subclass overrides this fixture."""
         raise NotImplementedError("override the `backend` fixture to return a StorageBackend")
 
+    @pytest.fixture
+    def local_dir(self, tmp_path: Path) -> Path:
+        """The local side of the transfers: a directory of its own, so a backend may use `tmp_path` too."""
+        path = tmp_path / "local"
+        path.mkdir()
+        return path
+
     # Helpers
 
     def run(self, backend: StorageBackend, direction: str, transfers: list[Transfer], **options: Any) -> list[Outcome]:
@@ -79,132 +86,132 @@ class CopytoolConformance:
 
     # Round trips
 
-    def test_round_trip(self, backend: StorageBackend, tmp_path: Path) -> None:
-        (tmp_path / "out.root").write_bytes(PAYLOAD)
+    def test_round_trip(self, backend: StorageBackend, local_dir: Path) -> None:
+        (local_dir / "out.root").write_bytes(PAYLOAD)
         spec = FileSpec(
             filetype="output", lfn="out.root", filesize=len(PAYLOAD), checksum={"adler32": adler32(PAYLOAD)}
         )
-        self.upload(backend, spec, tmp_path / "out.root")
+        self.upload(backend, spec, local_dir / "out.root")
         assert (spec.status, spec.status_code) == ("transferred", 0)
         assert backend.get("out.root") == PAYLOAD
         assert temp_leftovers(backend.names()) == []
 
         back = FileSpec(lfn="out.root", filesize=len(PAYLOAD), checksum={"adler32": adler32(PAYLOAD)})
-        self.download(backend, back, [backend.url("out.root")], tmp_path / "in.root")
+        self.download(backend, back, [backend.url("out.root")], local_dir / "in.root")
         assert (back.status, back.status_code) == ("transferred", 0)
-        assert (tmp_path / "in.root").read_bytes() == PAYLOAD
-        assert temp_leftovers(os.listdir(tmp_path)) == []
+        assert (local_dir / "in.root").read_bytes() == PAYLOAD
+        assert temp_leftovers(os.listdir(local_dir)) == []
 
-    def test_md5_round_trip(self, backend: StorageBackend, tmp_path: Path) -> None:
-        (tmp_path / "out.root").write_bytes(PAYLOAD)
+    def test_md5_round_trip(self, backend: StorageBackend, local_dir: Path) -> None:
+        (local_dir / "out.root").write_bytes(PAYLOAD)
         spec = FileSpec(filetype="output", lfn="md5.root", filesize=len(PAYLOAD), checksum={"md5": md5(PAYLOAD)})
-        self.upload(backend, spec, tmp_path / "out.root")
+        self.upload(backend, spec, local_dir / "out.root")
         assert (spec.status, spec.status_code) == ("transferred", 0)
         assert backend.get("md5.root") == PAYLOAD
 
         back = FileSpec(lfn="md5.root", filesize=len(PAYLOAD), checksum={"md5": md5(PAYLOAD)})
-        self.download(backend, back, [backend.url("md5.root")], tmp_path / "in.root")
+        self.download(backend, back, [backend.url("md5.root")], local_dir / "in.root")
         assert (back.status, back.status_code) == ("transferred", 0)
-        assert (tmp_path / "in.root").read_bytes() == PAYLOAD
+        assert (local_dir / "in.root").read_bytes() == PAYLOAD
 
-    def test_empty_file_round_trip(self, backend: StorageBackend, tmp_path: Path) -> None:
-        (tmp_path / "empty.root").write_bytes(b"")
+    def test_empty_file_round_trip(self, backend: StorageBackend, local_dir: Path) -> None:
+        (local_dir / "empty.root").write_bytes(b"")
         spec = FileSpec(filetype="output", lfn="empty.root", checksum={"adler32": adler32(b"")})
-        self.upload(backend, spec, tmp_path / "empty.root")
+        self.upload(backend, spec, local_dir / "empty.root")
         assert (spec.status, spec.status_code) == ("transferred", 0)
         assert backend.get("empty.root") == b""
 
         back = FileSpec(lfn="empty.root", checksum={"adler32": adler32(b"")})
-        self.download(backend, back, [backend.url("empty.root")], tmp_path / "in.root")
+        self.download(backend, back, [backend.url("empty.root")], local_dir / "in.root")
         assert (back.status, back.status_code, back.filesize) == ("transferred", 0, 0)
-        assert (tmp_path / "in.root").read_bytes() == b""
+        assert (local_dir / "in.root").read_bytes() == b""
 
     # Verification
 
-    def test_checksum_mismatch_leaves_no_file(self, backend: StorageBackend, tmp_path: Path) -> None:
+    def test_checksum_mismatch_leaves_no_file(self, backend: StorageBackend, local_dir: Path) -> None:
         source = backend.put("bad.root", PAYLOAD)
         spec = FileSpec(lfn="bad.root", checksum={"adler32": adler32(corrupt(PAYLOAD))})
-        outcome = self.download(backend, spec, [source], tmp_path / "bad.root")
+        outcome = self.download(backend, spec, [source], local_dir / "bad.root")
         assert (spec.status, spec.status_code, spec.status_state) == ("failed", ErrorCodes.GETADMISMATCH, "AD_MISMATCH")
         assert outcome.attempts == 1  # a mismatch is not retried from the same replica
-        assert os.listdir(tmp_path) == []
+        assert os.listdir(local_dir) == []
 
-    def test_md5_mismatch_leaves_no_file(self, backend: StorageBackend, tmp_path: Path) -> None:
+    def test_md5_mismatch_leaves_no_file(self, backend: StorageBackend, local_dir: Path) -> None:
         source = backend.put("bad.root", PAYLOAD)
         spec = FileSpec(lfn="bad.root", checksum={"md5": md5(corrupt(PAYLOAD))})
-        self.download(backend, spec, [source], tmp_path / "bad.root")
+        self.download(backend, spec, [source], local_dir / "bad.root")
         assert (spec.status, spec.status_code, spec.status_state) == (
             "failed",
             ErrorCodes.GETMD5MISMATCH,
             "MD5_MISMATCH",
         )
-        assert os.listdir(tmp_path) == []
+        assert os.listdir(local_dir) == []
 
-    def test_size_mismatch_is_caught(self, backend: StorageBackend, tmp_path: Path) -> None:
+    def test_size_mismatch_is_caught(self, backend: StorageBackend, local_dir: Path) -> None:
         source = backend.put("short.root", PAYLOAD)
         spec = FileSpec(lfn="short.root", filesize=len(PAYLOAD) + 1)
-        self.download(backend, spec, [source], tmp_path / "short.root")
+        self.download(backend, spec, [source], local_dir / "short.root")
         assert (spec.status, spec.status_code) == ("failed", ErrorCodes.GETADMISMATCH)
-        assert os.listdir(tmp_path) == []
+        assert os.listdir(local_dir) == []
 
     def test_upload_checksum_mismatch_leaves_nothing_at_the_storage(
-        self, backend: StorageBackend, tmp_path: Path
+        self, backend: StorageBackend, local_dir: Path
     ) -> None:
-        (tmp_path / "out.root").write_bytes(PAYLOAD)
+        (local_dir / "out.root").write_bytes(PAYLOAD)
         spec = FileSpec(filetype="output", lfn="out.root", checksum={"adler32": adler32(corrupt(PAYLOAD))})
-        self.upload(backend, spec, tmp_path / "out.root")
+        self.upload(backend, spec, local_dir / "out.root")
         assert (spec.status, spec.status_code, spec.status_state) == ("failed", ErrorCodes.PUTADMISMATCH, "AD_MISMATCH")
         assert backend.get("out.root") is None
         assert temp_leftovers(backend.names()) == []
 
     # Failures and failover
 
-    def test_missing_source(self, backend: StorageBackend, tmp_path: Path) -> None:
+    def test_missing_source(self, backend: StorageBackend, local_dir: Path) -> None:
         spec = FileSpec(lfn="gone.root")
-        self.download(backend, spec, [backend.url("gone.root")], tmp_path / "gone.root")
+        self.download(backend, spec, [backend.url("gone.root")], local_dir / "gone.root")
         assert (spec.status, spec.status_code, spec.status_state) == (
             "failed",
             ErrorCodes.MISSINGINPUTFILE,
             "MISSING_INPUT",
         )
-        assert os.listdir(tmp_path) == []
+        assert os.listdir(local_dir) == []
 
-    def test_failover_from_a_missing_replica(self, backend: StorageBackend, tmp_path: Path) -> None:
+    def test_failover_from_a_missing_replica(self, backend: StorageBackend, local_dir: Path) -> None:
         good = backend.put("second.root", PAYLOAD)
         spec = FileSpec(lfn="f.root", checksum={"adler32": adler32(PAYLOAD)})
-        outcome = self.download(backend, spec, [backend.url("missing.root"), good], tmp_path / "f.root")
+        outcome = self.download(backend, spec, [backend.url("missing.root"), good], local_dir / "f.root")
         assert (spec.status, outcome.source, outcome.attempts) == ("transferred", good, 2)
-        assert (tmp_path / "f.root").read_bytes() == PAYLOAD
+        assert (local_dir / "f.root").read_bytes() == PAYLOAD
 
     @pytest.mark.xfail(reason="engine: mismatch fails over after the lead's change", strict=True)
-    def test_failover_from_a_corrupt_replica(self, backend: StorageBackend, tmp_path: Path) -> None:
+    def test_failover_from_a_corrupt_replica(self, backend: StorageBackend, local_dir: Path) -> None:
         bad = backend.put("first.root", corrupt(PAYLOAD))
         good = backend.put("second.root", PAYLOAD)
         spec = FileSpec(lfn="f.root", filesize=len(PAYLOAD), checksum={"adler32": adler32(PAYLOAD)})
-        outcome = self.download(backend, spec, [bad, good], tmp_path / "f.root")
+        outcome = self.download(backend, spec, [bad, good], local_dir / "f.root")
         assert (spec.status, outcome.source, outcome.attempts) == ("transferred", good, 2)
-        assert (tmp_path / "f.root").read_bytes() == PAYLOAD
+        assert (local_dir / "f.root").read_bytes() == PAYLOAD
 
     def test_existing_destination_is_not_overwritten_unless_asked(
-        self, backend: StorageBackend, tmp_path: Path
+        self, backend: StorageBackend, local_dir: Path
     ) -> None:
-        (tmp_path / "out.root").write_bytes(PAYLOAD)
+        (local_dir / "out.root").write_bytes(PAYLOAD)
         backend.put("out.root", b"precious")
         spec = FileSpec(filetype="output", lfn="out.root")
-        self.upload(backend, spec, tmp_path / "out.root", overwrite=False)
+        self.upload(backend, spec, local_dir / "out.root", overwrite=False)
         assert (spec.status, spec.status_code) == ("failed", ErrorCodes.FILEEXISTS)
         assert backend.get("out.root") == b"precious"
-        self.upload(backend, spec, tmp_path / "out.root", overwrite=True)
+        self.upload(backend, spec, local_dir / "out.root", overwrite=True)
         assert spec.status == "transferred" and backend.get("out.root") == PAYLOAD
 
     def test_directory_at_the_final_name_fails_the_upload_and_survives(
-        self, backend: StorageBackend, tmp_path: Path
+        self, backend: StorageBackend, local_dir: Path
     ) -> None:
         """The last step (rename, or the tool's own write) meets a non-empty directory: no damage, no leftovers."""
-        (tmp_path / "out.root").write_bytes(PAYLOAD)
+        (local_dir / "out.root").write_bytes(PAYLOAD)
         backend.make_directory("out.root")
         spec = FileSpec(filetype="output", lfn="out.root", checksum={"adler32": adler32(PAYLOAD)})
-        self.upload(backend, spec, tmp_path / "out.root", attempts=1)
+        self.upload(backend, spec, local_dir / "out.root", attempts=1)
         assert spec.status == "failed" and spec.status_code != 0 and spec.status_message
         assert backend.get("out.root") is None and "out.root" in backend.names()
         assert temp_leftovers(backend.names()) == []
@@ -212,43 +219,45 @@ class CopytoolConformance:
     # Time-outs
 
     @pytest.mark.slow
-    def test_timeout_stops_the_transfer(self, backend: StorageBackend, tmp_path: Path) -> None:
+    def test_timeout_stops_the_transfer(self, backend: StorageBackend, local_dir: Path) -> None:
         source = self.slow_source(backend, "slow.root", pause=0.05)
         spec = FileSpec(lfn="slow.root")
         started = time.monotonic()
-        self.download(backend, spec, [source], tmp_path / "slow.root", timeout=1.0, attempts=1)
+        self.download(backend, spec, [source], local_dir / "slow.root", timeout=1.0, attempts=1)
         assert (spec.status, spec.status_code, spec.status_state) == ("failed", ErrorCodes.STAGEINTIMEOUT, "CP_TIMEOUT")
         assert "time-out" in spec.status_message
         assert time.monotonic() - started < 10
-        assert os.listdir(tmp_path) == []
+        assert os.listdir(local_dir) == []
 
     @pytest.mark.slow
-    def test_stalled_transfer_is_stopped_before_its_timeout(self, backend: StorageBackend, tmp_path: Path) -> None:
+    def test_stalled_transfer_is_stopped_before_its_timeout(self, backend: StorageBackend, local_dir: Path) -> None:
         source = self.slow_source(backend, "stall.root", pause=0.05, first_pause=1.5)
         spec = FileSpec(lfn="stall.root")
         started = time.monotonic()
-        self.download(backend, spec, [source], tmp_path / "stall.root", timeout=60.0, stall_timeout=0.3, attempts=1)
+        self.download(backend, spec, [source], local_dir / "stall.root", timeout=60.0, stall_timeout=0.3, attempts=1)
         assert spec.status_code == ErrorCodes.STAGEINTIMEOUT and "stalled" in spec.status_message
         assert time.monotonic() - started < 10
 
     # Names, concurrency, small files
 
-    def test_unsafe_names_are_refused_before_anything_is_touched(self, backend: StorageBackend, tmp_path: Path) -> None:
+    def test_unsafe_names_are_refused_before_anything_is_touched(
+        self, backend: StorageBackend, local_dir: Path
+    ) -> None:
         source = backend.put("x.root", PAYLOAD)
         before = backend.names()
         for lfn in UNSAFE_NAMES:
             spec = FileSpec(lfn=lfn)
             with pytest.raises(UnsafeName):
-                self.download(backend, spec, [source], Path(path_in(str(tmp_path), lfn)))
+                self.download(backend, spec, [source], Path(path_in(str(local_dir), lfn)))
             assert spec.status is None
-        assert os.listdir(tmp_path) == [] and backend.names() == before
+        assert os.listdir(local_dir) == [] and backend.names() == before
 
-    def test_concurrency_is_bounded_and_used(self, backend: StorageBackend, tmp_path: Path) -> None:
+    def test_concurrency_is_bounded_and_used(self, backend: StorageBackend, local_dir: Path) -> None:
         transfers = []
         for i in range(16):
             data = PAYLOAD + bytes([i])
             spec = FileSpec(lfn=f"f{i}.root", checksum={"adler32": adler32(data)})
-            transfers.append(Transfer(spec, [Route(backend.put(f"f{i}.root", data), str(tmp_path / f"f{i}.root"))]))
+            transfers.append(Transfer(spec, [Route(backend.put(f"f{i}.root", data), str(local_dir / f"f{i}.root"))]))
         active, peak, lock = 0, 0, threading.Lock()
 
         def on_event(event: Event) -> None:
@@ -266,7 +275,7 @@ class CopytoolConformance:
         assert all(t.fspec.status == "transferred" for t in transfers)
         assert 1 < peak <= 4
 
-    def test_small_files_are_copied_inline_among_large_ones(self, backend: StorageBackend, tmp_path: Path) -> None:
+    def test_small_files_are_copied_inline_among_large_ones(self, backend: StorageBackend, local_dir: Path) -> None:
         if not backend.tool.inline_small_files:
             pytest.skip(f"{backend.tool.name or type(backend.tool).__name__} does not copy small files inline")
         files = {f"small{i}.root": bytes([i]) * (100 + i) for i in range(24)}
@@ -274,7 +283,7 @@ class CopytoolConformance:
         transfers = [
             Transfer(
                 FileSpec(lfn=name, filesize=len(data), checksum={"adler32": adler32(data)}),
-                [Route(backend.put(name, data), str(tmp_path / name))],
+                [Route(backend.put(name, data), str(local_dir / name))],
             )
             for name, data in files.items()
         ]
@@ -287,7 +296,7 @@ class CopytoolConformance:
         options = EngineOptions(concurrency=4, inline_below=64 * 1024)
         TransferEngine(backend.tool, STAGE_IN, options, on_event=on_event).run(transfers)
         assert all(t.fspec.status == "transferred" for t in transfers)
-        assert all((tmp_path / name).read_bytes() == data for name, data in files.items())
+        assert all((local_dir / name).read_bytes() == data for name, data in files.items())
         caller = threading.current_thread()
         assert all(threads[name] is caller for name in files if name.startswith("small"))
         assert all(threads[name] is not caller for name in files if name.startswith("large"))
