@@ -2,124 +2,139 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
-from copytools.tool import Copytool
-from copytools.tools import gfal, lsm, mv, posix, xrdcp
+from copytools.names import rucio_path
+from copytools.testing import DirectoryBackend, SilentPort, Unsupported
+from copytools.tool import CopyContext, CopyResult, Copytool
+from copytools.tools import gfal, lsm, mv, posix
+from copytools.tools.rucio import RucioTool
 from copytools.xrootd import XrdclTool, XrdcpTool
 
 from ..servers.movers import write_setup
+from ..servers.rucio import ACCOUNT, RSE, RucioServer
 from ..servers.xrootd import XrootdServer
 
 
-@dataclass
-class Backend:
-    """A copytool, its module, and a storage it reads and writes."""
+class XrootdBackend(DirectoryBackend):
+    """Files in a directory of a real xrootd server, reached over `root`, `dav` or `davs`.
 
-    name: str
-    module: ModuleType
-    tool: Copytool
-    root: Path
-    url_prefix: str = ""
+    Slow sources are a silent port: XRootD clients remember a failed channel for a while, so each
+    gets a new one.
+    """
 
-    def url(self, name: str) -> str:
-        return f"{self.url_prefix}{self.root / name}"
-
-    def put(self, name: str, data: bytes) -> str:
-        (self.root / name).write_bytes(data)
-        return self.url(name)
-
-    def get(self, name: str) -> bytes | None:
-        path = self.root / name
-        return path.read_bytes() if path.exists() else None
-
-    def slow_source(self, name: str, pause: float, first_pause: float = 0.0) -> str:
-        """A source that delivers a byte every `pause` seconds (a FIFO fed by a thread)."""
-        path = self.root / name
-        os.mkfifo(path)
-
-        def feed() -> None:
-            try:
-                with open(path, "wb", buffering=0) as stream:
-                    stream.write(b"x" * 16)
-                    time.sleep(first_pause)
-                    for _ in range(600):
-                        stream.write(b"y")
-                        time.sleep(pause)
-            except OSError:
-                pass  # the reader went away
-
-        threading.Thread(target=feed, daemon=True).start()
-        return self.url(name)
-
-
-class SilentServer:
-    """A port that accepts connections and never answers: the worst kind of storage."""
-
-    def __init__(self) -> None:
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen(16)
-        self.port = int(self.socket.getsockname()[1])
-
-    def close(self) -> None:
-        self.socket.close()
-
-
-@dataclass
-class XrootdBackend(Backend):
-    """Files on a real xrootd server; slow sources are a silent port."""
-
-    server: XrootdServer | None = None
-    silent: SilentServer | None = None
-    scheme: str = "root"
+    def __init__(self, tool: Copytool, server: XrootdServer, subdir: str, scheme: str) -> None:
+        self.server = server
+        self.scheme = scheme
+        self.silent: SilentPort | None = None
+        server.put(f"{subdir}/.keep", b"")  # the directory, owned by the server's user
+        super().__init__(tool, server.data / subdir)
 
     def _name(self, name: str) -> str:
-        assert self.server is not None
         return str(self.root.relative_to(self.server.data) / name)
 
     def url(self, name: str) -> str:
-        assert self.server is not None
         if self.scheme == "root":
             return self.server.url(self._name(name))
         return self.server.http_url(self._name(name), self.scheme)
 
     def put(self, name: str, data: bytes) -> str:
-        assert self.server is not None
         return self.server.put(self._name(name), data)
 
+    def names(self) -> list[str]:
+        return [name for name in super().names() if name != ".keep"]
+
+    def make_directory(self, name: str) -> None:
+        self.server.put(self._name(f"{name}/keep"), b"keep")
+
     def slow_source(self, name: str, pause: float, first_pause: float = 0.0) -> str:
-        """A URL on a new silent port (XRootD clients remember a failed channel for a while)."""
-        self.silent = SilentServer()
+        self.silent = SilentPort()
         scheme = "http" if self.scheme.startswith(("dav", "http")) else "root"
         return f"{scheme}://127.0.0.1:{self.silent.port}//{name}"
 
+    def close(self) -> None:
+        if self.silent is not None:
+            self.silent.close()
 
-def local_backends(root: Path) -> dict[str, Backend]:
-    for name in ("mv", "posix", "lsm", "gfal-file"):
-        (root / name).mkdir()
-    return {
-        "mv": Backend("mv", mv, mv.TOOL, root / "mv"),
-        "posix": Backend("posix", posix, posix.TOOL, root / "posix", "file://"),
-        "lsm": Backend("lsm", lsm, lsm.LsmTool(str(write_setup(root / "site"))), root / "lsm", "file://"),
-        "gfal-file": Backend("gfal-file", gfal, gfal.TOOL, root / "gfal-file", "file://"),
+
+def local_backend(name: str, root: Path) -> DirectoryBackend:
+    """A copytool over the local file system, by name, on a directory of its own."""
+    tools: dict[str, tuple[Copytool, str]] = {
+        "mv": (mv.TOOL, ""),
+        "posix": (posix.TOOL, "file://"),
+        "lsm": (lsm.LsmTool(str(write_setup(root / "site"))), "file://"),
+        "gfal-file": (gfal.TOOL, "file://"),
     }
+    tool, prefix = tools[name]
+    return DirectoryBackend(tool, root / name, prefix)
 
 
 def xrootd_backend(name: str, server: XrootdServer, subdir: str) -> XrootdBackend:
     """A copytool on its own directory of the xrootd server, by backend name (`<copytool>-<how>`)."""
-    tools: dict[str, tuple[ModuleType, Copytool, str]] = {
-        "xrdcp-cli": (xrdcp, XrdcpTool(), "root"),
-        "xrdcp-bindings": (xrdcp, XrdclTool(), "root"),
-        "gfal-root": (gfal, gfal.TOOL, "root"),
-        "gfal-dav": (gfal, gfal.TOOL, "dav"),
-        "gfal-davs": (gfal, gfal.TOOL, "davs"),
+    tools: dict[str, tuple[Copytool, str]] = {
+        "xrdcp-cli": (XrdcpTool(), "root"),
+        "xrdcp-bindings": (XrdclTool(), "root"),
+        "gfal-root": (gfal.TOOL, "root"),
+        "gfal-dav": (gfal.TOOL, "dav"),
+        "gfal-davs": (gfal.TOOL, "davs"),
     }
-    module, tool, scheme = tools[name]
-    return XrootdBackend(name, module, tool, server.data / subdir, server=server, scheme=scheme)
+    tool, scheme = tools[name]
+    return XrootdBackend(tool, server, subdir, scheme)
+
+
+class SuiteRucioTool(RucioTool):
+    """The rucio copytool given what it reads from the file rather than from the route.
+
+    It takes the DID scope and the storage from the file spec and, for uploads, the local file from
+    `surl`: set here from the backend and the route, as the stage-in and stage-out clients would.
+    """
+
+    def __init__(self, scope: str) -> None:
+        super().__init__()
+        self.scope = scope
+
+    def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        ctx.fspec.scope, ctx.fspec.ddmendpoint = self.scope, RSE
+        if not ctx.stagein:
+            ctx.fspec.surl = source
+        return super().copy(source, destination, ctx)
+
+
+class RucioBackend(DirectoryBackend):
+    """A scope of its own on the Rucio server's RSE (file protocol): a file's URL is its deterministic PFN.
+
+    Files are put on the RSE's disk without registering them: the tool downloads by PFN.
+    """
+
+    def __init__(self, server: RucioServer, scope: str) -> None:
+        from rucio.client import Client
+
+        Client().add_scope(ACCOUNT, scope)
+        self.scope = scope
+        super().__init__(SuiteRucioTool(scope), server.rse_dir / scope)
+
+    def _path(self, name: str) -> Path:
+        return self.root.parent / rucio_path(self.scope, name)
+
+    def url(self, name: str) -> str:
+        """The file's PFN. The explicit port (0, as the RSE's file protocol is registered) keeps the engine
+        from taking it for a local path, where it would expect the upload at a temporary local name."""
+        return f"file://localhost:0{self._path(name)}"
+
+    def slow_source(self, name: str, pause: float, first_pause: float = 0.0) -> str:
+        raise Unsupported("no slow source for a Rucio download")
+
+    def put(self, name: str, data: bytes) -> str:
+        self._path(name).parent.mkdir(parents=True, exist_ok=True)
+        self._path(name).write_bytes(data)
+        return self.url(name)
+
+    def get(self, name: str) -> bytes | None:
+        return self._path(name).read_bytes() if self._path(name).is_file() else None
+
+    def names(self) -> list[str]:
+        return sorted(path.name for path in self.root.glob("*/*/*"))
+
+    def make_directory(self, name: str) -> None:
+        self._path(name).mkdir(parents=True)
+        (self._path(name) / "keep").write_bytes(b"keep")

@@ -157,7 +157,7 @@ class XrootdServer:
         lines = [
             f"xrd.port {self.port}",
             "all.export /",
-            "xrootd.chksum max 16 adler32",
+            "xrootd.chksum chkcgi max 16 adler32 md5",
             f"all.adminpath {self.run_dir}",
             f"all.pidpath {self.run_dir}",
         ]

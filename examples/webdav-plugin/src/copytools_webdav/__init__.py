@@ -1,0 +1,5 @@
+"""An example third-party copytool: files over WebDAV and HTTP(S) with `requests`."""
+
+from .tool import WebdavTool
+
+__all__ = ["WebdavTool"]
