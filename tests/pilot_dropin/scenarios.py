@@ -1,0 +1,200 @@
+"""The drop-in scenarios: per copytool and direction, the same situations on real files and storages.
+
+Situations: `success`, `missing_source`, `wrong_checksum`, `existing_destination`,
+`unwritable_destination`, `no_size_checksum`, and for lsm stage-out `missing_token`.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from copytools.names import rucio_path
+
+from .harness import Layout, Scenario, give_to_xrootd, queue, stagein_kwargs, stageout_kwargs, storage
+
+SCOPE = "mc16_13TeV"
+DATASET = "mc16_13TeV.dropin.dataset"
+GUID = "0A1B2C3D-4E5F-6071-8293-A4B5C6D7E8F9"
+IN_LFN = "EVNT.01234._000001.pool.root.1"
+OUT_LFN = "HITS.01234._000001.pool.root.1"
+SIZE = 70_000
+CASES = (
+    "success",
+    "missing_source",
+    "wrong_checksum",
+    "existing_destination",
+    "unwritable_destination",
+    "no_size_checksum",
+)
+
+
+def payload(path: Path, size: int = SIZE, seed: int = 1) -> str:
+    """Write `size` deterministic bytes (readable by the storage server); return their adler32."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = bytes((i * 131 + seed * 17 + (i >> 9)) % 251 for i in range(size))
+    path.write_bytes(data)
+    path.chmod(0o644)
+    return f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
+
+
+def wrong(adler: str) -> str:
+    """An adler32 that is not `adler`."""
+    return f"{(int(adler, 16) ^ 0x5A5A5A5A):08x}"
+
+
+def input_spec(lfn: str, case: str, adler: str, ddmendpoint: str, **extra: Any) -> dict[str, Any]:
+    """An input FileSpec as the pilot builds it from the job (size and `ad:` checksum unless the case drops them)."""
+    spec: dict[str, Any] = {"lfn": lfn, "scope": SCOPE, "dataset": DATASET, "guid": GUID, "ddmendpoint": ddmendpoint}
+    if case != "no_size_checksum":
+        spec["filesize"] = SIZE
+        spec["checksum"] = f"ad:{wrong(adler) if case == 'wrong_checksum' else adler}"
+    return {**spec, **extra}
+
+
+def output_spec(lfn: str, case: str, adler: str, ddmendpoint: str) -> dict[str, Any]:
+    """An output FileSpec; `wrong_checksum` gives a stale checksum, `success` the right size and checksum."""
+    spec: dict[str, Any] = {"lfn": lfn, "scope": SCOPE, "dataset": DATASET, "guid": GUID, "ddmendpoint": ddmendpoint}
+    if case == "success":
+        spec.update(filesize=SIZE, checksum=f"ad:{adler}")
+    elif case == "wrong_checksum":
+        spec.update(filesize=SIZE, checksum=f"ad:{wrong(adler)}")
+    return spec
+
+
+# --- mv: the pilot's ARC layout, inputs in the parent of the work directory -------------------------------
+
+
+def mv_stagein(case: str) -> Callable[[Layout], dict[str, Any]]:
+    def build(layout: Layout) -> dict[str, Any]:
+        init = layout.base / "init"
+        work = init / "job"
+        work.mkdir(parents=True)
+        adler = payload(init / IN_LFN) if case != "missing_source" else "0badc0de"
+        if case == "existing_destination":
+            payload(work / IN_LFN, size=SIZE // 3, seed=7)  # a leftover partial input
+        jobworkdir = work
+        if case == "unwritable_destination":
+            jobworkdir = init / "job-is-a-file"
+            jobworkdir.write_text("not a directory\n")
+        return {
+            "queue": queue("mv"),
+            "activity": "pr",
+            "files": [input_spec(IN_LFN, case, adler, "LOCAL_RSE")],
+            "kwargs": stagein_kwargs(work, jobworkdir=str(jobworkdir)),
+            "watch": {"base": str(layout.base)},
+        }
+
+    return build
+
+
+def mv_stageout(case: str) -> Callable[[Layout], dict[str, Any]]:
+    def build(layout: Layout) -> dict[str, Any]:
+        init = layout.base / "init"
+        work = init / "job"
+        work.mkdir(parents=True)
+        adler = payload(work / OUT_LFN) if case != "missing_source" else "0badc0de"
+        if case == "existing_destination":
+            payload(init / OUT_LFN, size=SIZE // 3, seed=7)
+        final = layout.base / "final"
+        catchall = ""
+        if case == "unwritable_destination":  # the final destination's directory cannot be made
+            (layout.base / "blocker").write_text("a file where a directory should be\n")
+            final = layout.base / "blocker" / "final"
+            catchall = "mv_final_destination"
+        return {
+            "queue": queue("mv", astorages={"pw": ["LOCAL_RSE"]}, catchall=catchall),
+            "storages": {"LOCAL_RSE": storage("LOCAL_RSE", "file://localhost", str(final))},
+            "activity": "pw",
+            "files": [output_spec(OUT_LFN, case, adler, "LOCAL_RSE")],
+            "kwargs": stageout_kwargs(work, catchall=catchall),
+            "watch": {"base": str(layout.base)},
+        }
+
+    return build
+
+
+# --- xrdcp: a real xrootd -----------------------------------------------------------------------------------
+
+
+def remote_stagein(copytool: str, rse: str = "XRD_RSE") -> Callable[[str], Callable[[Layout], dict[str, Any]]]:
+    """Stage-in from the layout's storage: the replica is `<storage_url>/<rucio path>`."""
+
+    def for_case(case: str) -> Callable[[Layout], dict[str, Any]]:
+        def build(layout: Layout) -> dict[str, Any]:
+            assert layout.storage is not None
+            work = layout.base / "job"
+            relative = rucio_path(SCOPE, IN_LFN)
+            adler = payload(layout.storage / relative) if case != "missing_source" else "0badc0de"
+            if case == "existing_destination":
+                work.mkdir()
+                payload(work / IN_LFN, size=SIZE // 3, seed=7)
+            elif case == "unwritable_destination":
+                work.write_text("the work directory is a file\n")
+            else:
+                work.mkdir()
+            replica = {"pfn": f"{layout.storage_url}/{relative}", "ddmendpoint": rse, "domain": "lan"}
+            return {
+                "queue": queue(copytool, astorages={"read_lan": [rse]}),
+                "storages": {rse: storage(rse, layout.endpoint, str(layout.storage))},
+                "activity": "pr",
+                "files": [input_spec(IN_LFN, case, adler, rse, replicas=[replica])],
+                "kwargs": stagein_kwargs(work),
+                "watch": {"base": str(layout.base), "storage": str(layout.storage)},
+            }
+
+        return build
+
+    return for_case
+
+
+def remote_stageout(
+    copytool: str, rse: str = "XRD_RSE", token: str = "ATLASDATADISK"
+) -> Callable[[str], Callable[[Layout], dict[str, Any]]]:
+    """Stage-out to the layout's storage, at `<endpoint><storage>/<rucio path>` (the pilot's SURL)."""
+
+    def for_case(case: str) -> Callable[[Layout], dict[str, Any]]:
+        def build(layout: Layout) -> dict[str, Any]:
+            assert layout.storage is not None
+            work = layout.base / "job"
+            work.mkdir()
+            adler = payload(work / OUT_LFN) if case != "missing_source" else "0badc0de"
+            if case == "existing_destination":
+                stored = layout.storage / rucio_path(SCOPE, OUT_LFN)
+                payload(stored, size=SIZE // 3, seed=7)
+                for path in [stored, stored.parent, *stored.parent.relative_to(layout.storage).parents]:
+                    give_to_xrootd(layout.storage / path)
+            if case == "unwritable_destination":
+                os.chown(layout.storage, 0, 0)  # the storage server (another user) cannot create directories
+            spec_case = "success" if case == "missing_token" else case
+            return {
+                "queue": queue(copytool, astorages={"pw": [rse]}),
+                "storages": {
+                    rse: storage(
+                        rse, layout.endpoint, str(layout.storage), token="" if case == "missing_token" else token
+                    )
+                },
+                "activity": "pw",
+                "files": [output_spec(OUT_LFN, spec_case, adler, rse)],
+                "kwargs": stageout_kwargs(work),
+                "watch": {"base": str(layout.base), "storage": str(layout.storage)},
+            }
+
+        return build
+
+    return for_case
+
+
+def scenarios() -> list[Scenario]:
+    """Every scenario, in the order of the table in EXPECTED.md."""
+    found: list[Scenario] = []
+    for case in CASES:
+        found.append(Scenario(case, "mv", "stage-in", mv_stagein(case)))
+        found.append(Scenario(case, "mv", "stage-out", mv_stageout(case)))
+    for case in CASES:
+        found.append(Scenario(case, "xrdcp", "stage-in", remote_stagein("xrdcp")(case), ("xrootd",)))
+        found.append(Scenario(case, "xrdcp", "stage-out", remote_stageout("xrdcp")(case), ("xrootd",)))
+    return found
