@@ -21,7 +21,7 @@ NO_FAIL = "AttributeError: the pilot's FileSpec has no fail(); data API collapse
 @dataclass(frozen=True)
 class Outcome:
     code: int | None
-    files: tuple[tuple[str | None, int], ...]
+    files: tuple[tuple[str | None, int | None], ...]
     traces: tuple[str, ...] = ()
 
     @classmethod
@@ -40,6 +40,8 @@ class Expect:
     better: Outcome | None = None
     why: str = ""
     today: str = ""
+    # For a better failure: "absent" (nothing left at the destination) or "untouched" (files as the pilot left them).
+    tree: str = "absent"
 
 
 def ok(*traces: str) -> Outcome:
@@ -48,6 +50,11 @@ def ok(*traces: str) -> Outcome:
 
 def failed(code: int, *traces: str, status: str | None = "failed", status_code: int | None = None) -> Outcome:
     return Outcome(code, ((status, code if status_code is None else status_code),), traces)
+
+
+def code_lost(code: int, *traces: str) -> Outcome:
+    """The data API raised `code`, but the file was marked failed with no code (status_code None)."""
+    return Outcome(code, (("failed", None),), traces)
 
 
 MISSING_OUTPUT = Expect(failed(1165, "MISSINGOUTPUTFILE", status=None, status_code=0))
@@ -116,4 +123,90 @@ EXPECTED: dict[str, Expect] = {
         failed(1362, "STAGEOUT_ATTEMPT_FAILED"), today=NO_FAIL.format(code=1137) + ", no trace"
     ),
     "xrdcp-stage-out-no_size_checksum": Expect(ok("DONE"), today=NO_SUCCEED.format(code=1137) + ", no trace"),
+    # --- lsm (the reference movers behind a site setup script; posix storage, file:// URLs) ---
+    "lsm-stage-in-success": Expect(
+        ok("DONE"), today=NO_SUCCEED.format(code=1099) + ", no trace, lsm-get gets the temporary name"
+    ),
+    "lsm-stage-in-missing_source": Expect(
+        failed(1331, "MISSING_INPUT"), today=NO_FAIL.format(code=1099) + ", no trace"
+    ),
+    "lsm-stage-in-wrong_checksum": Expect(
+        failed(1171, "MD_MISMATCH"),
+        failed(1171, "AD_MISMATCH"),
+        "same code; the pilot names an adler32 mismatch MD_MISMATCH and leaves the bad copy in the work directory",
+        NO_FAIL.format(code=1099) + ", no trace",
+    ),
+    "lsm-stage-in-existing_destination": Expect(ok("DONE"), today=NO_SUCCEED.format(code=1099) + ", no trace"),
+    "lsm-stage-in-unwritable_destination": Expect(
+        failed(1099, "COPY_ERROR"), today=NO_FAIL.format(code=1099) + ", no trace"
+    ),
+    "lsm-stage-in-no_size_checksum": Expect(
+        failed(1314, "UNKNOWN_CHECKSUM_TYPE"),
+        ok("DONE"),
+        "the pilot's lsm fails an input without a catalog checksum (1314); copytools copies it and records the adler32",
+        NO_SUCCEED.format(code=1099) + ", no trace",
+    ),
+    "lsm-stage-out-success": Expect(
+        ok("DONE"),
+        today=NO_SUCCEED.format(code=1137) + ", no trace, lsm-put gets a plain path with the temporary suffix",
+    ),
+    "lsm-stage-out-missing_source": MISSING_OUTPUT,
+    "lsm-stage-out-wrong_checksum": Expect(
+        code_lost(1301, "AD_MISMATCH"),
+        failed(1172, "AD_MISMATCH"),
+        "the pilot's lsm reads the code from a key that is never set: None, and 1301 for the job; copytools: 1172",
+        NO_FAIL.format(code=1137) + ", no trace",
+    ),
+    "lsm-stage-out-existing_destination": Expect(
+        code_lost(1301, "FILE_EXISTS"),
+        failed(1221, "FILE_EXISTS"),
+        "lsm-put refuses to overwrite under both; the pilot loses the code (1301), copytools keeps it (1221)",
+        NO_SUCCEED.format(code=1137) + ", no trace; copytools renames over the stored file itself",
+        tree="untouched",
+    ),
+    "lsm-stage-out-unwritable_destination": Expect(
+        code_lost(1301, "COPY_ERROR"),
+        failed(1137, "COPY_ERROR"),
+        "the pilot loses the code (1301); copytools reports the stage-out failure (1137)",
+        NO_FAIL.format(code=1137) + ", no trace",
+    ),
+    "lsm-stage-out-no_size_checksum": Expect(ok("DONE"), today=NO_SUCCEED.format(code=1137) + ", no trace"),
+    "lsm-stage-out-missing_token": Expect(
+        failed(1137, "STAGEOUT_ATTEMPT_FAILED", status=None, status_code=0),
+        failed(1137, "STAGEOUT_ATTEMPT_FAILED"),
+        "the pilot leaves the file's status unset; copytools marks it failed with the same code",
+        NO_FAIL.format(code=1137) + ", no trace",
+    ),
+    # --- gfal (gfal-copy against a real xrootd) ---
+    "gfal-stage-in-success": Expect(ok("DONE"), today=NO_SUCCEED.format(code=1099) + ", no trace"),
+    "gfal-stage-in-missing_source": Expect(
+        failed(1331, "MISSING_INPUT"), today=NO_FAIL.format(code=1099) + ", no trace"
+    ),
+    "gfal-stage-in-wrong_checksum": Expect(
+        failed(1099, "COPY_ERROR"),
+        failed(1171, "AD_MISMATCH"),
+        "gfal-copy's checksum error is not one the pilot's rules know (1099); copytools says adler32 mismatch (1171)",
+        NO_FAIL.format(code=1099) + ", no trace",
+    ),
+    "gfal-stage-in-existing_destination": Expect(ok("DONE"), today=NO_SUCCEED.format(code=1099) + ", no trace"),
+    "gfal-stage-in-unwritable_destination": Expect(
+        failed(1099, status=None, status_code=0),
+        failed(1099, "COPY_ERROR"),
+        "the pilot dies on NotADirectoryError before any trace; copytools fails the file (1099) and sends its trace",
+        NO_FAIL.format(code=1099) + ", no trace",
+    ),
+    "gfal-stage-in-no_size_checksum": Expect(ok("DONE"), today=NO_SUCCEED.format(code=1099) + ", no trace"),
+    "gfal-stage-out-success": Expect(ok("DONE"), today=NO_SUCCEED.format(code=1137) + ", no trace"),
+    "gfal-stage-out-missing_source": MISSING_OUTPUT,
+    "gfal-stage-out-wrong_checksum": Expect(
+        failed(1137, "COPY_ERROR"),
+        failed(1172, "AD_MISMATCH"),
+        "gfal-copy's checksum error is not one the pilot's rules know (1137); copytools says adler32 mismatch (1172)",
+        NO_FAIL.format(code=1137) + ", no trace",
+    ),
+    "gfal-stage-out-existing_destination": Expect(ok("DONE"), today=NO_SUCCEED.format(code=1137) + ", no trace"),
+    "gfal-stage-out-unwritable_destination": Expect(
+        failed(1137, "COPY_ERROR"), today=NO_FAIL.format(code=1137) + ", no trace"
+    ),
+    "gfal-stage-out-no_size_checksum": Expect(ok("DONE"), today=NO_SUCCEED.format(code=1137) + ", no trace"),
 }

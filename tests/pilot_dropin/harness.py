@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..servers.movers import scripts_dir
+
 ROOT = Path(__file__).resolve().parents[2]
 PILOT_PYTHON = os.environ.get("COPYTOOLS_PILOT_PYTHON") or str(ROOT / ".venv-pilot" / "bin" / "python")
 RUNNER = Path(__file__).with_name("runner.py")
@@ -111,8 +113,9 @@ def new_layout(tmp: Path, storage_root: Path | None = None, storage_endpoint: st
     if storage_root is None:
         return Layout(base)
     storage = storage_root / f"dropin-{run_id}"
-    storage.mkdir()
-    give_to_xrootd(storage)
+    storage.mkdir(parents=True)
+    if storage_endpoint.startswith("root://"):
+        give_to_xrootd(storage)
     return Layout(base, storage, storage_endpoint)
 
 
@@ -203,9 +206,14 @@ def stageout_kwargs(workdir: Path, **extra: Any) -> dict[str, Any]:
 
 
 def queue(
-    copytool: str, setup: str = "", astorages: dict[str, list[str]] | None = None, **extra: Any
+    copytool: str,
+    setup: str = "",
+    astorages: dict[str, list[str]] | None = None,
+    schemas: list[str] | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
-    return {
+    """Queue data using `copytool` for reading and writing (with the site's `schemas` for it, if given)."""
+    data = {
         "name": "COPYTOOLS_TEST",
         "copytools": {copytool: {"setup": setup}},
         "acopytools": {"pr": [copytool], "pw": [copytool]},
@@ -213,6 +221,27 @@ def queue(
         "maxinputsize": -1,
         **extra,
     }
+    if schemas:
+        data["acopytools_schemas"] = {"pr": {copytool: schemas}, "pw": {copytool: schemas}}
+    return data
+
+
+def lsm_site(directory: Path) -> str:
+    """A site setup script putting logging wrappers of the reference lsm-get/lsm-put first on PATH.
+
+    Each call appends the mover's name and its arguments, one per line, to `<directory>/calls.log`.
+    No spaces in the paths: the pilot's lsm builds its command as one shell string.
+    """
+    bindir = directory / "bin"
+    bindir.mkdir(parents=True)
+    for name in ("lsm-get", "lsm-put"):
+        wrapper = bindir / name
+        log = directory / "calls.log"
+        wrapper.write_text(f'#!/bin/bash\nprintf "%s\\n" {name} "$@" >> "{log}"\nexec "{scripts_dir() / name}" "$@"\n')
+        wrapper.chmod(0o755)
+    setup = directory / "setup.sh"
+    setup.write_text(f'export PATH="{bindir}:$PATH"\n')
+    return str(setup)
 
 
 def storage(name: str, endpoint: str, path: str, token: str = "", deterministic: bool = True) -> dict[str, Any]:

@@ -22,7 +22,8 @@ import traceback
 import zlib
 from typing import Any
 
-TEXT_FILES = ("output.list",)  # shown whole: they name paths, normalised by the caller
+# Shown whole (they name paths, which the caller normalises): the ARC list, the movers' log and scripts.
+TEXT_FILES = ("output.list", "calls.log", "lsm-get", "lsm-put", "setup.sh")
 TRACE_TIMES = ("timeStart", "catStart", "relativeStart", "transferStart", "validateStart", "timeEnd")
 
 

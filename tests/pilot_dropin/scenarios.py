@@ -6,7 +6,6 @@ Situations: `success`, `missing_source`, `wrong_checksum`, `existing_destination
 
 from __future__ import annotations
 
-import os
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 from copytools.names import rucio_path
 
-from .harness import Layout, Scenario, give_to_xrootd, queue, stagein_kwargs, stageout_kwargs, storage
+from .harness import Layout, Scenario, give_to_xrootd, lsm_site, queue, stagein_kwargs, stageout_kwargs, storage
 
 SCOPE = "mc16_13TeV"
 DATASET = "mc16_13TeV.dropin.dataset"
@@ -120,7 +119,14 @@ def mv_stageout(case: str) -> Callable[[Layout], dict[str, Any]]:
 # --- xrdcp: a real xrootd -----------------------------------------------------------------------------------
 
 
-def remote_stagein(copytool: str, rse: str = "XRD_RSE") -> Callable[[str], Callable[[Layout], dict[str, Any]]]:
+def site_queue(copytool: str, layout: Layout, astorages: dict[str, list[str]]) -> dict[str, Any]:
+    """The queue for `copytool`; lsm gets the site's setup script and the file:// schema of its movers."""
+    if copytool == "lsm":
+        return queue("lsm", setup=lsm_site(layout.base / "site"), astorages=astorages, schemas=["file"])
+    return queue(copytool, astorages=astorages)
+
+
+def remote_stagein(copytool: str, rse: str = "RSE") -> Callable[[str], Callable[[Layout], dict[str, Any]]]:
     """Stage-in from the layout's storage: the replica is `<storage_url>/<rucio path>`."""
 
     def for_case(case: str) -> Callable[[Layout], dict[str, Any]]:
@@ -138,7 +144,7 @@ def remote_stagein(copytool: str, rse: str = "XRD_RSE") -> Callable[[str], Calla
                 work.mkdir()
             replica = {"pfn": f"{layout.storage_url}/{relative}", "ddmendpoint": rse, "domain": "lan"}
             return {
-                "queue": queue(copytool, astorages={"read_lan": [rse]}),
+                "queue": site_queue(copytool, layout, {"read_lan": [rse]}),
                 "storages": {rse: storage(rse, layout.endpoint, str(layout.storage))},
                 "activity": "pr",
                 "files": [input_spec(IN_LFN, case, adler, rse, replicas=[replica])],
@@ -152,7 +158,7 @@ def remote_stagein(copytool: str, rse: str = "XRD_RSE") -> Callable[[str], Calla
 
 
 def remote_stageout(
-    copytool: str, rse: str = "XRD_RSE", token: str = "ATLASDATADISK"
+    copytool: str, rse: str = "RSE", token: str = "ATLASDATADISK"
 ) -> Callable[[str], Callable[[Layout], dict[str, Any]]]:
     """Stage-out to the layout's storage, at `<endpoint><storage>/<rucio path>` (the pilot's SURL)."""
 
@@ -167,11 +173,11 @@ def remote_stageout(
                 payload(stored, size=SIZE // 3, seed=7)
                 for path in [stored, stored.parent, *stored.parent.relative_to(layout.storage).parents]:
                     give_to_xrootd(layout.storage / path)
-            if case == "unwritable_destination":
-                os.chown(layout.storage, 0, 0)  # the storage server (another user) cannot create directories
+            if case == "unwritable_destination":  # a file where the scope's directory should be made
+                (layout.storage / SCOPE).write_text("not a directory\n")
             spec_case = "success" if case == "missing_token" else case
             return {
-                "queue": queue(copytool, astorages={"pw": [rse]}),
+                "queue": site_queue(copytool, layout, {"pw": [rse]}),
                 "storages": {
                     rse: storage(
                         rse, layout.endpoint, str(layout.storage), token="" if case == "missing_token" else token
@@ -194,7 +200,10 @@ def scenarios() -> list[Scenario]:
     for case in CASES:
         found.append(Scenario(case, "mv", "stage-in", mv_stagein(case)))
         found.append(Scenario(case, "mv", "stage-out", mv_stageout(case)))
-    for case in CASES:
-        found.append(Scenario(case, "xrdcp", "stage-in", remote_stagein("xrdcp")(case), ("xrootd",)))
-        found.append(Scenario(case, "xrdcp", "stage-out", remote_stageout("xrdcp")(case), ("xrootd",)))
+    for copytool, storage_kind in (("xrdcp", "xrootd"), ("lsm", "posix"), ("gfal", "xrootd")):
+        cases = (*CASES, "missing_token") if copytool == "lsm" else CASES
+        for case in cases:
+            if case != "missing_token":
+                found.append(Scenario(case, copytool, "stage-in", remote_stagein(copytool)(case), (storage_kind,)))
+            found.append(Scenario(case, copytool, "stage-out", remote_stageout(copytool)(case), (storage_kind,)))
     return found
