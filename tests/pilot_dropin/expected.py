@@ -16,6 +16,7 @@ NO_SUCCEED = (
     "AttributeError: the pilot's FileSpec has no succeed() (called after the bytes moved); data API says {code}"
 )
 NO_FAIL = "AttributeError: the pilot's FileSpec has no fail(); data API collapses the error to {code}"
+NO_DID = "AttributeError: the pilot's FileSpec has no `did` (copytools' rucio stage-out reads it); data API says 1137"
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,44 @@ EXPECTED: dict[str, Expect] = {
         failed(1137, "COPY_ERROR"), today=NO_FAIL.format(code=1137) + ", no trace"
     ),
     "gfal-stage-out-no_size_checksum": Expect(ok("DONE"), today=NO_SUCCEED.format(code=1137) + ", no trace"),
+    # --- rucio (the real Rucio server: the data API lists the replicas, the copytool downloads or uploads) ---
+    "rucio-stage-in-success": Expect(ok("DONE"), today=NO_SUCCEED.format(code=1099) + ", no trace"),
+    "rucio-stage-in-missing_source": Expect(
+        failed(1331, "MISSING_INPUT"), today=NO_FAIL.format(code=1099) + ", no trace"
+    ),
+    "rucio-stage-in-wrong_checksum": Expect(
+        failed(1171, "MD_MISMATCH"),
+        failed(1171, "AD_MISMATCH"),
+        "same code; the pilot names an adler32 mismatch MD_MISMATCH",
+        NO_FAIL.format(code=1099) + ", no trace",
+    ),
+    "rucio-stage-in-existing_destination": Expect(
+        failed(1171, "MD_MISMATCH"),
+        ok("DONE"),
+        "Rucio keeps a leftover partial file and the pilot then fails its checksum; copytools replaces it",
+        NO_SUCCEED.format(code=1099) + ", no trace",
+    ),
+    "rucio-stage-in-unwritable_destination": Expect(
+        failed(1221, "FILE_EXISTS"),
+        failed(1099, "COPY_ERROR"),
+        "Rucio's `File exists` on the work directory reads as 1221 to the pilot; nothing exists: 1099",
+        NO_FAIL.format(code=1099) + ", no trace",
+    ),
+    "rucio-stage-in-no_size_checksum": Expect(ok("DONE"), today=NO_SUCCEED.format(code=1099) + ", no trace"),
+    "rucio-stage-out-success": Expect(ok("DONE"), today=NO_DID),
+    "rucio-stage-out-missing_source": MISSING_OUTPUT,
+    "rucio-stage-out-wrong_checksum": Expect(failed(1172, "AD_MISMATCH"), today=NO_DID),
+    "rucio-stage-out-existing_destination": Expect(
+        failed(1137, "COPY_ERROR"),
+        failed(1221, "FILE_EXISTS"),
+        "the name is registered already: Rucio's `File already exists` is not one of the pilot's patterns",
+        NO_DID,
+        tree="untouched",
+    ),
+    "rucio-stage-out-unwritable_destination": Expect(
+        ok("DONE"), why="Rucio falls back to the RSE's next protocol (root://), under both", today=NO_DID
+    ),
+    "rucio-stage-out-no_size_checksum": Expect(ok("DONE"), today=NO_DID),
 }
 
 

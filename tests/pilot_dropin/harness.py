@@ -50,6 +50,13 @@ class Layout:
     base: Path
     storage: Path | None = None
     endpoint: str = ""  # the storage server, e.g. root://127.0.0.1:1094/
+    names: dict[str, str] = field(default_factory=dict)  # run-specific names (value -> placeholder)
+
+    def unique(self, name: str, placeholder: str) -> str:
+        """A name of this run only (catalogs remember names across runs), shown as `placeholder`."""
+        value = f"{name}.{uuid.uuid4().hex[:10]}"
+        self.names[value] = placeholder
+        return value
 
     @property
     def storage_url(self) -> str:
@@ -57,8 +64,11 @@ class Layout:
         return f"{self.endpoint}{self.storage}"
 
     def placeholders(self) -> list[tuple[str, str]]:
-        pairs = [(str(self.storage), "$STORAGE")] if self.storage else []
-        return [*pairs, (str(self.base), "$BASE")]
+        """(text, placeholder) pairs, the longest text first so that no part of one is replaced alone."""
+        pairs = [*self.names.items(), (str(self.base), "$BASE")]
+        if self.storage:
+            pairs.append((str(self.storage), "$STORAGE"))
+        return sorted(pairs, key=lambda pair: -len(pair[0]))
 
 
 @dataclass
@@ -79,7 +89,7 @@ class Scenario:
 def run(scenario: Scenario, impl: str, layout: Layout, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Build the scenario in `layout`, run it with `impl` ("pilot" or "copytools"), return the raw result."""
     spec = scenario.build(layout)
-    spec.update(impl=impl, copytool=scenario.copytool, mode=scenario.mode)
+    spec.update(impl=impl, copytool=scenario.copytool, mode=scenario.mode, fallback_paths=fallback_paths())
     environment = dict(os.environ, PILOT_USER="generic", PYTHONPATH=str(ROOT / "src"), **(env or {}))
     environment.pop("PILOT_HOME", None)
     process = subprocess.run(
@@ -97,6 +107,19 @@ def run(scenario: Scenario, impl: str, layout: Layout, env: dict[str, str] | Non
         raise RuntimeError(f"runner failed ({process.returncode}):\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(normalise(lines[-1][len(MARKER) :], layout))
     return result
+
+
+def fallback_paths() -> list[str]:
+    """Where this interpreter finds the Rucio clients: the runner uses them if the pilot's venv lacks them.
+
+    Only sound when both interpreters are the same Python (.venv-pilot is made from it); CI installs
+    rucio-clients into .venv-pilot instead.
+    """
+    try:
+        import rucio
+    except ImportError:
+        return []
+    return [str(Path(rucio.__file__).parents[1])]
 
 
 def normalise(text: str, layout: Layout) -> str:

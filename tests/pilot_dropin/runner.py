@@ -90,7 +90,17 @@ def describe_error(exc: BaseException) -> dict[str, Any]:
     }
 
 
+def ensure_rucio(fallback_paths: list[str]) -> None:
+    """Make the Rucio clients importable: from the pilot's venv, else from the given paths (appended)."""
+    try:
+        import rucio  # noqa: F401
+    except ImportError:
+        sys.path.extend(fallback_paths)
+
+
 def run(scenario: dict[str, Any]) -> dict[str, Any]:
+    if scenario["copytool"] == "rucio":
+        ensure_rucio(scenario.get("fallback_paths", []))
     if scenario["impl"] == "copytools":
         substitute(scenario["copytool"])
 

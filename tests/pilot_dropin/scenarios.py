@@ -6,6 +6,8 @@ Situations: `success`, `missing_source`, `wrong_checksum`, `existing_destination
 
 from __future__ import annotations
 
+import os
+import uuid
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -45,18 +47,22 @@ def wrong(adler: str) -> str:
     return f"{(int(adler, 16) ^ 0x5A5A5A5A):08x}"
 
 
-def input_spec(lfn: str, case: str, adler: str, ddmendpoint: str, **extra: Any) -> dict[str, Any]:
+def input_spec(
+    lfn: str, case: str, adler: str, ddmendpoint: str, scope: str = SCOPE, guid: str = GUID, **extra: Any
+) -> dict[str, Any]:
     """An input FileSpec as the pilot builds it from the job (size and `ad:` checksum unless the case drops them)."""
-    spec: dict[str, Any] = {"lfn": lfn, "scope": SCOPE, "dataset": DATASET, "guid": GUID, "ddmendpoint": ddmendpoint}
+    spec: dict[str, Any] = {"lfn": lfn, "scope": scope, "dataset": DATASET, "guid": guid, "ddmendpoint": ddmendpoint}
     if case != "no_size_checksum":
         spec["filesize"] = SIZE
         spec["checksum"] = f"ad:{wrong(adler) if case == 'wrong_checksum' else adler}"
     return {**spec, **extra}
 
 
-def output_spec(lfn: str, case: str, adler: str, ddmendpoint: str) -> dict[str, Any]:
+def output_spec(
+    lfn: str, case: str, adler: str, ddmendpoint: str, scope: str = SCOPE, guid: str = GUID
+) -> dict[str, Any]:
     """An output FileSpec; `wrong_checksum` gives a stale checksum, `success` the right size and checksum."""
-    spec: dict[str, Any] = {"lfn": lfn, "scope": SCOPE, "dataset": DATASET, "guid": GUID, "ddmendpoint": ddmendpoint}
+    spec: dict[str, Any] = {"lfn": lfn, "scope": scope, "dataset": DATASET, "guid": guid, "ddmendpoint": ddmendpoint}
     if case == "success":
         spec.update(filesize=SIZE, checksum=f"ad:{adler}")
     elif case == "wrong_checksum":
@@ -194,6 +200,96 @@ def remote_stageout(
     return for_case
 
 
+# --- rucio: the real Rucio server (SQLite) with its posix RSE; names are unique per run ---------------------
+
+RUCIO_RSE = "LOCAL_RSE"
+RUCIO_SCOPE = "user.tester"
+
+
+def rucio_names(layout: Layout, lfn: str) -> tuple[str, str]:
+    """A run-unique LFN and GUID (Rucio keeps both), with their placeholders; the LFN's storage directory."""
+    name = layout.unique(lfn, "$LFN")
+    guid = str(uuid.uuid4()).upper()
+    layout.names[guid] = "$GUID"
+    layout.names[guid.replace("-", "")] = "$GUID"
+    layout.names[os.path.dirname(rucio_path(RUCIO_SCOPE, name))] = "$RUCIO_DIR"
+    return name, guid
+
+
+def upload_registered(path: Path, lfn: str, guid: str) -> None:
+    """Put a file on the RSE and register it, as a finished job's stage-out would have."""
+    from rucio.client.uploadclient import UploadClient
+
+    client = UploadClient()
+    client.tracing = False
+    client.upload([{"path": str(path), "rse": RUCIO_RSE, "did_scope": RUCIO_SCOPE, "did_name": lfn, "guid": guid}])
+
+
+def rucio_queue() -> dict[str, Any]:
+    return queue("rucio", astorages={"read_lan": [RUCIO_RSE], "pw": [RUCIO_RSE]})
+
+
+def rucio_watch(layout: Layout, lfn: str) -> dict[str, str]:
+    assert layout.storage is not None
+    return {"base": str(layout.base), "storage": str(layout.storage / os.path.dirname(rucio_path(RUCIO_SCOPE, lfn)))}
+
+
+def rucio_stagein(case: str) -> Callable[[Layout], dict[str, Any]]:
+    """Stage-in of a registered file; the data API asks Rucio for its replicas."""
+
+    def build(layout: Layout) -> dict[str, Any]:
+        assert layout.storage is not None
+        lfn, guid = rucio_names(layout, IN_LFN)
+        adler = payload(layout.base / "upload" / lfn)
+        upload_registered(layout.base / "upload" / lfn, lfn, guid)
+        if case == "missing_source":  # registered, but gone from the storage
+            (layout.storage / rucio_path(RUCIO_SCOPE, lfn)).unlink()
+        work = layout.base / "job"
+        if case == "unwritable_destination":
+            work.write_text("the work directory is a file\n")
+        else:
+            work.mkdir()
+        if case == "existing_destination":
+            payload(work / lfn, size=SIZE // 3, seed=7)
+        return {
+            "queue": rucio_queue(),
+            "activity": "pr",
+            "files": [input_spec(lfn, case, adler, RUCIO_RSE, scope=RUCIO_SCOPE, guid=guid)],
+            "kwargs": stagein_kwargs(work),
+            "watch": rucio_watch(layout, lfn),
+        }
+
+    return build
+
+
+def rucio_stageout(case: str) -> Callable[[Layout], dict[str, Any]]:
+    """Stage-out through Rucio's upload to its RSE."""
+
+    def build(layout: Layout) -> dict[str, Any]:
+        assert layout.storage is not None
+        lfn, guid = rucio_names(layout, OUT_LFN)
+        work = layout.base / "job"
+        work.mkdir()
+        adler = payload(work / lfn) if case != "missing_source" else "0badc0de"
+        if case == "existing_destination":  # the name is taken, by other bytes
+            older = layout.base / "older" / lfn
+            payload(older, size=SIZE // 3, seed=7)
+            upload_registered(older, lfn, str(uuid.uuid4()).upper())
+        if case == "unwritable_destination":  # a file where the file's directory should be made
+            blocked = layout.storage / os.path.dirname(rucio_path(RUCIO_SCOPE, lfn))
+            blocked.parent.mkdir(parents=True, exist_ok=True)
+            blocked.write_text("not a directory\n")
+        return {
+            "queue": rucio_queue(),
+            "activity": "pw",
+            "files": [output_spec(lfn, case, adler, RUCIO_RSE, scope=RUCIO_SCOPE, guid=guid)],
+            "kwargs": stageout_kwargs(work),
+            "watch": rucio_watch(layout, lfn),
+        }
+
+    return build
+
+
 def scenarios() -> list[Scenario]:
     """Every scenario, in the order of the table in EXPECTED.md."""
     found: list[Scenario] = []
@@ -206,4 +302,7 @@ def scenarios() -> list[Scenario]:
             if case != "missing_token":
                 found.append(Scenario(case, copytool, "stage-in", remote_stagein(copytool)(case), (storage_kind,)))
             found.append(Scenario(case, copytool, "stage-out", remote_stageout(copytool)(case), (storage_kind,)))
+    for case in CASES:
+        found.append(Scenario(case, "rucio", "stage-in", rucio_stagein(case), ("rucio",)))
+        found.append(Scenario(case, "rucio", "stage-out", rucio_stageout(case), ("rucio",)))
     return found

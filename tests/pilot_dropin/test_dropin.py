@@ -32,6 +32,9 @@ def make_layout(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[Sce
         if "xrootd" in scenario.needs:
             server = request.getfixturevalue("xrootd_server")
             return new_layout(tmp_path, server.data, server.endpoint())
+        if "rucio" in scenario.needs:
+            server = request.getfixturevalue("rucio_server")
+            return Layout(new_layout(tmp_path).base, server.rse_dir)
         if "posix" in scenario.needs:
             return new_layout(tmp_path, tmp_path / "posix-storage", "file://")
         return new_layout(tmp_path)
