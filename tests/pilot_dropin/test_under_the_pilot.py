@@ -59,12 +59,14 @@ def copytools_mv() -> dict[str, Any]:
     return mv_results("copytools")
 
 
+@pytest.mark.slow
 def test_the_pilots_mv_tests_pass_with_the_pilots_mv():
     results = mv_results("pilot")
     assert sorted(results) == sorted([*MV_REFUSED, *MV_PASSING])
     assert {name: r["outcome"] for name, r in results.items()} == dict.fromkeys(results, "pass")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
     [
@@ -87,6 +89,7 @@ def test_the_pilots_mv_test_passes_with_copytools_mv(name: str, copytools_mv: di
     assert copytools_mv[name] == {"outcome": "pass"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MV_REFUSED))
 @pytest.mark.xfail(strict=True, reason="AttributeError: the pilot's FileSpec has no fail()")
 def test_copytools_mv_refuses_the_inputs_whose_size_is_wrong(name: str, copytools_mv: dict[str, Any]):
