@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from ..servers.movers import scripts_dir
+from .runner import MARKER
 
 ROOT = Path(__file__).resolve().parents[2]
 PILOT_PYTHON = os.environ.get("COPYTOOLS_PILOT_PYTHON") or str(ROOT / ".venv-pilot" / "bin" / "python")
 RUNNER = Path(__file__).with_name("runner.py")
-MARKER = "COPYTOOLS-DROPIN-RESULT "
 # The trace fields compared between the pilot's copytool and copytools (times are only "set or not").
 TRACE_FIELDS = (
     "eventType",
@@ -191,16 +191,6 @@ def differences(pilot: Any, ours: Any, where: str = "") -> list[str]:
     if pilot == ours or (fillable and ours not in EMPTY):
         return []
     return [f"{where}: pilot {pilot!r}, copytools {ours!r}"]
-
-
-def short(result: dict[str, Any]) -> tuple[Any, ...]:
-    """(error code, [(status, status_code)], [clientState]): the line of the baseline table."""
-    error = result["error"]
-    return (
-        error["code"] if error else None,
-        [(f["status"], f["status_code"]) for f in result["files"]],
-        [t.get("clientState") for t in result["traces"]],
-    )
 
 
 # --- helpers for scenario builders ---------------------------------------------------------------------
