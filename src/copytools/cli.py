@@ -21,6 +21,7 @@ from .checksum import calculate_checksum
 from .engine import EngineOptions, Route, Transfer, TransferEngine
 from .errors import BadJobDescription, CopytoolsError, ErrorCodes
 from .filespec import FileSpec, files_from_job, parse_checksum
+from .interrupts import stop_on_signals
 from .localsite import default_directory, init_site
 from .plan import PlanEntry, plan_stage_in, plan_stage_out
 from .report import build_report, write_report
@@ -169,6 +170,7 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         user_dn=str(job.get("prodUserID") or ""),
         definition_id=str(job.get("jobDefinitionID") or ""),
     )
+    options = EngineOptions(concurrency=args.concurrency)
     client = client_class(
         queue,
         storages,
@@ -176,7 +178,7 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         catalog=catalog,
         traces=traces,
         trace_report=job_trace,
-        options=EngineOptions(concurrency=args.concurrency),
+        options=options,
         on_event=view,
     )
     if args.dry_run:
@@ -184,7 +186,7 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         _print_plan(console, args.command, planner(client, files, args.activity, workdir))  # type: ignore[arg-type]
         return EXIT_OK
     try:
-        with view.running():
+        with stop_on_signals(options.interrupt) as interrupted, view.running():
             extra = {"rucio_host": args.rucio_host} if args.rucio_host else {}
             if stagein:
                 client.transfer(files, args.activity, workdir=workdir, **extra)
@@ -207,6 +209,9 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
             f"[red]FAILED[/red] {entry['lfn']}: error {entry['error_code']} ({entry['state']}): {entry['message']}",
             highlight=False,
         )
+    if interrupted.signal:
+        console.print(f"[red]interrupted[/red] by signal {interrupted.signal}: {len(failed)} file(s) not done")
+        return interrupted.exit_status
     return EXIT_TRANSFER_FAILED if failed else EXIT_OK
 
 

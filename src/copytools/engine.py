@@ -94,6 +94,9 @@ class EngineOptions:
     verify_checksum: bool = True
     inline_below: int = 256 * 1024  # in-process copies of smaller files run in the calling thread
     retry_only_timeouts: bool = False  # the pilot's legacy movers retry nothing but time-outs
+    # Set it (from a signal handler, say) to stop: running copies are cancelled and cleaned up, files
+    # not yet started end `interrupted`. Shared by every engine a staging client runs.
+    interrupt: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -166,9 +169,12 @@ class TransferEngine:
             now = time.monotonic()
             with self._watch.lock:
                 contexts = list(self._watch.contexts)
+            interrupted = self.options.interrupt.is_set()
             for ctx in contexts:
                 ctx.poll_watch_path()
-                if now - ctx.started > ctx.timeout:
+                if interrupted:
+                    ctx.cancel("interrupted", self._interrupted())
+                elif now - ctx.started > ctx.timeout:
                     ctx.cancel(f"no completion within the time-out of {ctx.timeout:g} s")
                 elif ctx.stall_watch and not ctx.answered and now - ctx.started > self.options.connect_timeout:
                     ctx.cancel("no answer", self._no_answer())
@@ -185,13 +191,15 @@ class TransferEngine:
         for route in transfer.routes:
             outcome.source, outcome.destination = route.source, route.destination
             for attempt in range(1, self.options.attempts + 1):
+                if self.options.interrupt.is_set():
+                    return self._finish_failed(outcome, self._interrupted(), started)
                 outcome.attempts += 1
                 try:
                     outcome.bytes = self._attempt(fspec, route)
                 except CopytoolsError as exc:
                     first_error = first_error or exc
                     log.info("%s: attempt %d from %s failed: %s", fspec.lfn, attempt, route.source, exc)
-                    if not exc.next_route:
+                    if not exc.next_route or self.options.interrupt.is_set():
                         return self._finish_failed(outcome, exc, started)
                     if not self._retryable(exc) or attempt == self.options.attempts:
                         break  # next route
@@ -222,6 +230,10 @@ class TransferEngine:
         self.on_event(Event("failed", fspec.lfn, fspec.filesize, 0, error.message))
         return outcome
 
+    def _interrupted(self) -> CopytoolsError:
+        """A file the run was stopped before it was done (Ctrl-C, SIGTERM)."""
+        return CopytoolsError("interrupted before the transfer was done", code=self._failed_code(), state="INTERRUPTED")
+
     def _no_answer(self) -> CopytoolsError:
         """A storage that does not answer at all: another replica may, this one is not tried again."""
         return CopytoolsError(
@@ -251,10 +263,13 @@ class TransferEngine:
         """
         trace = self._trace_for(fspec, route)
         final_local = local_path(route.destination)
-        staging = self._staging_directory(final_local) if final_local is not None else None
+        own_names = self.tool.own_temporary_names
+        staging = self._staging_directory(final_local) if final_local is not None and not own_names else None
         temp_local = os.path.join(staging, os.path.basename(final_local or "")) if staging else None
-        renames = temp_local is not None or self.tool.supports_rename
+        renames = not own_names and (temp_local is not None or self.tool.supports_rename)
         target = temp_local or (temporary_url(route.destination) if renames else route.destination)
+        written = False  # whether the tool said it wrote the file (what to clean after a failed check)
+        preexisting = own_names and final_local is not None and os.path.lexists(final_local)
         ctx = CopyContext(
             self.direction,
             self._timeout_for(fspec),
@@ -271,9 +286,10 @@ class TransferEngine:
             if not self.options.overwrite:
                 self._refuse_existing(route.destination, final_local)
             result = self.tool.copy(route.source, target, ctx)
+            written = True
             if ctx.cancelled:
                 raise timeout_error(ctx)
-            self._verify(fspec, result, temp_local, target)
+            self._verify(fspec, result, temp_local or (final_local if own_names else None), target)
             if final_local is not None and temp_local is not None:
                 os.replace(temp_local, final_local)
             elif renames:
@@ -281,7 +297,10 @@ class TransferEngine:
             if result.on_commit is not None:
                 result.on_commit(final_local or route.destination)
         except Exception as exc:  # a classified failure, the final rename, or a copytool bug
-            if staging is None:
+            if own_names:  # what the tool refused to overwrite is not ours to remove; what it left is
+                if written or (final_local is not None and not preexisting):
+                    self._remove_written(final_local, target)
+            elif staging is None:
                 self._remove_remote(target)
             error = self._classify(exc, ctx)
             self._send_trace(trace, error.state, error.message)
@@ -334,6 +353,14 @@ class TransferEngine:
                 code=ErrorCodes.FILEEXISTS,
                 state="FILE_EXISTS",
             )
+
+    def _remove_written(self, final_local: str | None, target: str) -> None:
+        """Remove a file a tool wrote under its final name that then failed our check."""
+        if final_local is None:
+            self._remove_remote(target)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(final_local)
 
     def _remove_remote(self, target: str) -> None:
         """Remove what a failed attempt may have left at a remote destination."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -42,6 +44,17 @@ def with_setup(args: list[str], setup: str | None) -> list[str]:
     return ["bash", "-c", SETUP_WRAPPER, "copytools-setup", os.path.expandvars(setup), *args]
 
 
+@functools.cache
+def _dies_with_us() -> list[str]:
+    """A prefix that makes a command die with this process even if it is killed outright (SIGKILL).
+
+    The command runs in its own session, so no signal to our process group reaches it; the kernel's
+    parent-death signal (set by util-linux's setpriv, kept across exec) does.
+    """
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL"] if setpriv else []
+
+
 def _kill_group(process: subprocess.Popen[str]) -> None:
     """SIGTERM the process group, SIGKILL it if still there after a grace period."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -65,7 +78,7 @@ def run_command(
     timeout: float | None = None,
 ) -> CommandResult:
     """Run a command in its own process group; a cancelled context or `timeout` kills the whole group."""
-    command = with_setup(args, setup)
+    command = [*_dies_with_us(), *with_setup(args, setup)]
     process = subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,

@@ -19,6 +19,7 @@ import sys
 from .engine import EngineOptions, Route, Transfer, TransferEngine
 from .errors import ChecksumError, ErrorCodes
 from .filespec import FileSpec, parse_checksum
+from .interrupts import stop_on_signals
 from .localcopy import LocalCopy
 from .tool import STAGE_IN, STAGE_OUT, local_path
 
@@ -96,7 +97,11 @@ def _run(prog: str, put: bool, argv: list[str] | None) -> int:
     spec = FileSpec(lfn=os.path.basename(args.destination), filesize=args.size, checksum=checksum)
     options = EngineOptions(attempts=1, overwrite=not put or args.force)
     engine = TransferEngine(LocalCopy("cp"), STAGE_OUT if put else STAGE_IN, options)
-    engine.run([Transfer(spec, [Route(args.source, args.destination)])])
+    with stop_on_signals(options.interrupt) as interrupted:
+        engine.run([Transfer(spec, [Route(args.source, args.destination)])])
+    if interrupted.signal:
+        print(f"{prog}: interrupted by signal {interrupted.signal}; nothing was left behind", file=sys.stderr)
+        return interrupted.exit_status
     if spec.status != "transferred":
         print(_message(prog, spec, args.source, args.destination), file=sys.stderr)
         return EXIT_CODES.get(spec.status_code, EXIT_FAILED)

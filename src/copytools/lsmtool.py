@@ -21,6 +21,7 @@ class LsmTool(CommandTool):
     name = "lsm"
     executable = "lsm-get"
     allowed_schemas = ("srm", "gsiftp", "root", "file")
+    own_temporary_names = True  # the movers see the URLs the pilot gives them, and refuse to overwrite
 
     def __init__(self, setup: str | None = None, tokens: Mapping[str, str] | None = None) -> None:
         super().__init__(setup)

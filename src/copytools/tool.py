@@ -203,6 +203,9 @@ class Copytool:
     reports_progress: ClassVar[bool] = False
     # True when the tool can rename at the destination: uploads then go to a temporary name first.
     supports_rename: ClassVar[bool] = False
+    # True when the tool writes under a temporary name of its own and renames, refusing to overwrite
+    # (a site's movers): it gets the final destination as given, and the engine renames nothing.
+    own_temporary_names: ClassVar[bool] = False
 
     @classmethod
     def configured(cls, settings: ToolSettings) -> Copytool:

@@ -136,7 +136,7 @@ class StagingClient:
         errors: list[CopytoolsError] = []
         for name in names:
             remain = [f for f in files if f.require_transfer()]
-            if not remain:
+            if not remain or self.options.interrupt.is_set():
                 break
             try:
                 tool = self.copytool(name, job)
@@ -148,6 +148,8 @@ class StagingClient:
                     self._fail_remaining(files, exc)
                     raise
         remaining = [f for f in files if f.require_transfer()]
+        if remaining and self.options.interrupt.is_set():
+            errors.insert(0, CopytoolsError("interrupted", code=self.failed_code, state="INTERRUPTED"))
         if remaining:
             code = self.aggregate_code(errors)
             details = "; ".join(e.message for e in errors) or "no copytool could transfer the files"
