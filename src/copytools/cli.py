@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from rich.console import Console
@@ -258,29 +259,47 @@ def _checksum(args: argparse.Namespace, console: Console) -> int:
 
 
 def tool_availability() -> list[tuple[str, str, bool, str]]:
-    """(name, module, available, why) for every known copytool name."""
+    """(name, module, available, why) for every known copytool name.
+
+    The tools' commands are asked for their versions concurrently, each command once (`gfal` and
+    `gfalcopy` share one), while the remaining modules load.
+    """
+    checked: list[tuple[str, str, bool, str, Future[tuple[bool, str]] | None]] = []
+    with ThreadPoolExecutor(max_workers=len(BINARIES), thread_name_prefix="version-probe") as pool:
+        probes: dict[str, Future[tuple[bool, str]]] = {}
+        for name, target in sorted(registry.known_names().items()):
+            try:
+                module = registry.load(name)
+            except CopytoolsError as exc:
+                checked.append((name, target, False, exc.message, None))
+                continue
+            available, why = module.TOOL.availability() if hasattr(module, "TOOL") else (True, "")
+            binary = BINARIES.get(target.rsplit(".", 1)[-1])
+            probe = None
+            if available and binary:
+                if binary not in probes:
+                    probes[binary] = pool.submit(_binary_version, binary)
+                probe = probes[binary]
+            checked.append((name, target, available, why, probe))
     rows = []
-    for name, target in sorted(registry.known_names().items()):
-        try:
-            module = registry.load(name)
-        except CopytoolsError as exc:
-            rows.append((name, target, False, exc.message))
-            continue
-        available, why = module.TOOL.availability() if hasattr(module, "TOOL") else (True, "")
-        binary = BINARIES.get(target.rsplit(".", 1)[-1])
-        if available and binary:
-            available, why = _binary_version(binary)
+    for name, target, available, why, probe in checked:
+        if probe is not None:
+            available, why = probe.result()
         rows.append((name, target, available, why or "in-process"))
     return rows
 
 
 def _binary_version(binary: str) -> tuple[bool, str]:
     """Whether a tool's command is on PATH, with the version it reports."""
+    from .tools.gfal import _environment as gfal_environment
+
     path = shutil.which(binary)
     if path is None:
         return False, f"{binary} not found on PATH"
+    # Run as the tool runs it: gfal-copy's launcher otherwise tries several interpreters (about 0.5 s).
+    env = gfal_environment() if binary == BINARIES["gfal"] else None
     try:
-        result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=False)
+        result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=False, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, f"{path} does not run: {exc}"
     version = (result.stdout or result.stderr).strip().splitlines()
