@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterable
 
 from .checksum import CHUNK_SIZE, MultiChecksum
 
-KERNEL_COPY_MIN = 16 * 1024 * 1024  # smaller files: one read/write/checksum pass in user space
-KERNEL_CHUNK = 64 * 1024 * 1024  # bytes per kernel call; progress (and cancellation) between calls
+KERNEL_CHUNK = 16 * 1024 * 1024  # bytes per kernel call; progress (and cancellation) between calls
+# Smaller files: one read/write/checksum pass in user space is as fast, without a thread. From two
+# chunks on, the checksum of one chunk overlaps the copy of the next.
+KERNEL_COPY_MIN = 2 * KERNEL_CHUNK
 
 # A first call failing with one of these means this kernel cannot copy between these two files.
 _UNSUPPORTED = frozenset({errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL})
