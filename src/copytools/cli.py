@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rich.console import Console
@@ -261,31 +261,26 @@ def _checksum(args: argparse.Namespace, console: Console) -> int:
 def tool_availability() -> list[tuple[str, str, bool, str]]:
     """(name, module, available, why) for every known copytool name.
 
-    The tools' commands are asked for their versions concurrently, each command once (`gfal` and
-    `gfalcopy` share one), while the remaining modules load.
+    The tools' commands are asked for their versions all at once, each command once (`gfal` and
+    `gfalcopy` share one), while the modules load; an answer is shown only for a tool whose module
+    loads and says it is available.
     """
-    checked: list[tuple[str, str, bool, str, Future[tuple[bool, str]] | None]] = []
+    known = sorted(registry.known_names().items())
+    commands = {name: BINARIES.get(target.rsplit(".", 1)[-1], "") for name, target in known}
+    rows = []
     with ThreadPoolExecutor(max_workers=len(BINARIES), thread_name_prefix="version-probe") as pool:
-        probes: dict[str, Future[tuple[bool, str]]] = {}
-        for name, target in sorted(registry.known_names().items()):
+        probes = {binary: pool.submit(_binary_version, binary) for binary in sorted(set(commands.values()) - {""})}
+        for name, target in known:
             try:
                 module = registry.load(name)
             except CopytoolsError as exc:
-                checked.append((name, target, False, exc.message, None))
+                rows.append((name, target, False, exc.message))
                 continue
             available, why = module.TOOL.availability() if hasattr(module, "TOOL") else (True, "")
-            binary = BINARIES.get(target.rsplit(".", 1)[-1])
-            probe = None
-            if available and binary:
-                if binary not in probes:
-                    probes[binary] = pool.submit(_binary_version, binary)
-                probe = probes[binary]
-            checked.append((name, target, available, why, probe))
-    rows = []
-    for name, target, available, why, probe in checked:
-        if probe is not None:
-            available, why = probe.result()
-        rows.append((name, target, available, why or "in-process"))
+            probe = probes.get(commands[name])
+            if available and probe is not None:
+                available, why = probe.result()
+            rows.append((name, target, available, why or "in-process"))
     return rows
 
 
