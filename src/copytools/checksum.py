@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import zlib
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
+
+from zlib_ng.zlib_ng import adler32 as _adler32  # SIMD: about 4x the speed of zlib's, the same values
 
 from .errors import ChecksumError, ErrorCodes
 
@@ -69,7 +70,7 @@ class Adler32:
         self._value = 1
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
-        self._value = zlib.adler32(data, self._value)
+        self._value = _adler32(data, self._value)
 
     def hexdigest(self) -> str:
         return f"{self._value & 0xFFFFFFFF:08x}"

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rich.console import Console
@@ -21,6 +22,7 @@ from .checksum import calculate_checksum
 from .engine import EngineOptions, Route, Transfer, TransferEngine
 from .errors import BadJobDescription, CopytoolsError, ErrorCodes
 from .filespec import FileSpec, files_from_job, parse_checksum
+from .gfaltool import environment as gfal_environment
 from .interrupts import stop_on_signals
 from .localsite import default_directory, init_site
 from .plan import PlanEntry, plan_stage_in, plan_stage_out
@@ -45,7 +47,7 @@ SCHEME_TOOLS = {
     "srm": "gfal",
     "gsiftp": "gfal",
 }
-BINARIES = {"xrdcp": "xrdcp", "gfal": "gfal-copy", "lsm": "lsm-get"}
+BINARIES = {"xrdcp": "xrdcp", "gfal": "gfal-copy", "gfalcopy": "gfal-copy", "lsm": "lsm-get"}
 
 log = logging.getLogger("copytools")
 
@@ -267,19 +269,28 @@ def _checksum(args: argparse.Namespace, console: Console) -> int:
 
 
 def tool_availability() -> list[tuple[str, str, bool, str]]:
-    """(name, class, available, why) for every known copytool name."""
+    """(name, class, available, why) for every known copytool name.
+
+    The tools' commands are asked for their versions all at once, each command once (`gfal` and
+    `gfalcopy` share one), while the classes load; an answer is shown only for a tool whose class
+    loads and says it is available.
+    """
+    known = sorted(registry.known_names().items())
+    commands = {name: BINARIES.get(name, "") for name, _ in known}
     rows = []
-    for name, target in sorted(registry.known_names().items()):
-        try:
-            tool = registry.load(name)
-        except CopytoolsError as exc:
-            rows.append((name, target, False, exc.message))
-            continue
-        available, why = tool.configured(ToolSettings()).availability()
-        binary = BINARIES.get(tool.name)
-        if available and binary:
-            available, why = _binary_version(binary)
-        rows.append((name, target, available, why or "in-process"))
+    with ThreadPoolExecutor(max_workers=len(BINARIES), thread_name_prefix="version-probe") as pool:
+        probes = {binary: pool.submit(_binary_version, binary) for binary in sorted(set(commands.values()) - {""})}
+        for name, target in known:
+            try:
+                tool = registry.load(name)
+            except CopytoolsError as exc:
+                rows.append((name, target, False, exc.message))
+                continue
+            available, why = tool.configured(ToolSettings()).availability()
+            probe = probes.get(commands[name])
+            if available and probe is not None:
+                available, why = probe.result()
+            rows.append((name, target, available, why or "in-process"))
     return rows
 
 
@@ -288,8 +299,10 @@ def _binary_version(binary: str) -> tuple[bool, str]:
     path = shutil.which(binary)
     if path is None:
         return False, f"{binary} not found on PATH"
+    # Run as the tool runs it: gfal-copy's launcher otherwise tries several interpreters (about 0.5 s).
+    env = gfal_environment() if binary == BINARIES["gfal"] else None
     try:
-        result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=False)
+        result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=False, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, f"{path} does not run: {exc}"
     version = (result.stdout or result.stderr).strip().splitlines()

@@ -1,4 +1,4 @@
-"""The in-process primitive for local files: copy (checksummed in the same pass), move, or link."""
+"""The in-process primitive for local files: copy (checksummed as it is written), move, or link."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import BinaryIO, ClassVar
 
 from .checksum import copy_stream
 from .errors import CopytoolsError, ErrorCodes
+from .kernelcopy import KERNEL_COPY_MIN, kernel_copy
 from .tool import STAGE_IN, CopyContext, CopyResult, Copytool, local_path, os_error
 
 COPY_TYPES = ("cp", "mv", "symlink")
@@ -78,14 +79,20 @@ class LocalCopy(Copytool):
         except OSError as exc:
             raise os_error(exc, ctx.stagein, src) from None
         with source:
-            if stat.S_ISDIR(os.fstat(source.fileno()).st_mode):
+            info = os.fstat(source.fileno())
+            if stat.S_ISDIR(info.st_mode):
                 raise CopytoolsError(f"source is a directory: {src}", code=ErrorCodes.STAGEINFAILED)
             try:
                 with create_new(dst) as target:
-                    size, checksums = copy_stream(source, target, ctx.kinds, ctx.progress)
+                    copied = None
+                    if info.st_size >= KERNEL_COPY_MIN:
+                        copied = kernel_copy(source.fileno(), target.fileno(), ctx.kinds, ctx.progress)
+                    if copied is None:
+                        copied = copy_stream(source, target, ctx.kinds, ctx.progress)
                     target.flush()
             except OSError as exc:
                 raise os_error(exc, ctx.stagein, dst) from None
+        size, checksums = copied
         return CopyResult(size=size, checksums=checksums, streamed=True)
 
     def _hardlink(self, src: str, dst: str, ctx: CopyContext) -> CopyResult | None:
@@ -119,8 +126,8 @@ def _replacing(make: Callable[[str, str], None], src: str, dst: str) -> None:
 
 
 def create_new(path: str) -> BinaryIO:
-    """A new file opened for writing; a leftover (even a symlink) is removed, never written through."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    """A new file opened for writing and reading back; a leftover (even a symlink) is removed, never written through."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
         fd = os.open(path, flags, 0o644)
     except FileExistsError:

@@ -69,3 +69,30 @@ def test_mv_across_file_systems_keeps_the_source(tmp_path, make_file, second_fil
     assert out == [str(ErrorCodes.NOLOCALSPACE)]
     assert (tmp_path / "src.root").read_bytes() == before
     assert not [n for n in os.listdir(shm) if n.startswith(f"copytools-full-{os.getpid()}")]
+
+
+@pytest.mark.parametrize("cross_device", [False, True], ids=["copy_file_range", "sendfile"])
+def test_kernel_copy_of_a_large_file(tmp_path, make_file, cross_device):
+    """The kernel's copy (a chunk at a time, as for files of many MiB) into a full disk."""
+    job, work = tmp_path, tmp_path / "work"
+    work.mkdir()
+    make_file(job / "big.root", 300_000)
+    out = run_limited(f"""
+        import errno, os
+        from copytools import kernelcopy, localcopy
+        from copytools.errors import CopytoolsError
+        from copytools.filespec import FileSpec
+        from copytools.tools import mv
+        kernelcopy.KERNEL_CHUNK, localcopy.KERNEL_COPY_MIN = 65536, 1
+        if {cross_device}:
+            def refuse(*args):
+                raise OSError(errno.EXDEV, "cross-device")
+            os.copy_file_range = refuse
+        spec = FileSpec(lfn="big.root")
+        try:
+            mv.copy_in([spec], copy_type="cp", workdir={str(work)!r})
+        except CopytoolsError as exc:
+            print(exc.code, spec.status_code)
+    """)
+    assert out == [str(ErrorCodes.NOLOCALSPACE)] * 2
+    assert os.listdir(work) == []
