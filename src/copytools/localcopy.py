@@ -44,6 +44,7 @@ class LocalCopy(Copytool):
 
     def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
         src, dst = _path(source, "source"), _path(destination, "destination")
+        _refuse_special(src, ctx)
         self._prepare_directory(dst, ctx)
         copy_type = self.copy_type_for(ctx)
         if copy_type == "symlink":
@@ -114,6 +115,17 @@ class LocalCopy(Copytool):
         except OSError as exc:
             raise os_error(exc, ctx.stagein, src) from None
         return CopyResult(size=size, same_bytes=True)
+
+
+def _refuse_special(src: str, ctx: CopyContext) -> None:
+    """Refuse a source that is not a regular file (a FIFO or device would block or never end)."""
+    try:
+        mode = os.stat(src).st_mode
+    except OSError as exc:
+        raise os_error(exc, ctx.stagein, src) from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        code = ErrorCodes.STAGEINFAILED if ctx.stagein else ErrorCodes.STAGEOUTFAILED
+        raise CopytoolsError(f"source is not a regular file: {src}", code=code, state="NOT_A_FILE")
 
 
 def _replacing(make: Callable[[str, str], None], src: str, dst: str) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from copytools.gfaltool import GfalTool
+from copytools.localtools import MvTool, PosixTool
+from copytools.lsmtool import LsmTool
 from copytools.names import rucio_path
+from copytools.ruciotool import RucioTool
 from copytools.testing import DirectoryBackend, SilentPort, Unsupported
 from copytools.tool import CopyContext, CopyResult, Copytool
-from copytools.tools import gfal, lsm, mv, posix
-from copytools.tools.rucio import RucioTool
 from copytools.xrootd import XrdclTool, XrdcpTool
 
 from ..servers.movers import write_setup
@@ -59,14 +61,14 @@ class XrootdBackend(DirectoryBackend):
 
 def local_backend(name: str, root: Path) -> DirectoryBackend:
     """A copytool over the local file system, by name, on a directory of its own."""
-    tools: dict[str, tuple[Copytool, str]] = {
-        "mv": (mv.TOOL, ""),
-        "posix": (posix.TOOL, "file://"),
-        "lsm": (lsm.LsmTool(str(write_setup(root / "site"))), "file://"),
-        "gfal-file": (gfal.TOOL, "file://"),
+    tools: dict[str, tuple[Copytool, str, bool]] = {  # the tool, its URL prefix, whether it reads FIFOs
+        "mv": (MvTool("cp", "cp"), "", False),
+        "posix": (PosixTool(), "file://", False),
+        "lsm": (LsmTool(str(write_setup(root / "site"))), "file://", False),
+        "gfal-file": (GfalTool(), "file://", True),
     }
-    tool, prefix = tools[name]
-    return DirectoryBackend(tool, root / name, prefix)
+    tool, prefix, fifos = tools[name]
+    return DirectoryBackend(tool, root / name, prefix, fifo_sources=fifos)
 
 
 def xrootd_backend(name: str, server: XrootdServer, subdir: str) -> XrootdBackend:
@@ -74,9 +76,9 @@ def xrootd_backend(name: str, server: XrootdServer, subdir: str) -> XrootdBacken
     tools: dict[str, tuple[Copytool, str]] = {
         "xrdcp-cli": (XrdcpTool(), "root"),
         "xrdcp-bindings": (XrdclTool(), "root"),
-        "gfal-root": (gfal.TOOL, "root"),
-        "gfal-dav": (gfal.TOOL, "dav"),
-        "gfal-davs": (gfal.TOOL, "davs"),
+        "gfal-root": (GfalTool(), "root"),
+        "gfal-dav": (GfalTool(), "dav"),
+        "gfal-davs": (GfalTool(), "davs"),
     }
     tool, scheme = tools[name]
     return XrootdBackend(tool, server, subdir, scheme)

@@ -26,9 +26,6 @@ KNOWN_FAILURES = {
     ("test_existing_destination_is_not_overwritten_unless_asked", "lsm"): (
         "a site mover refuses to overwrite, as under the pilot; copytools passes it no option the pilot does not"
     ),
-    ("test_stalled_transfer_is_stopped_before_its_timeout", "lsm"): (
-        "a site mover writes under temporary names of its own: no partial file to watch (the time-out still applies)"
-    ),
     ("test_upload_checksum_mismatch_leaves_nothing_at_the_storage", "rucio"): (
         "RucioTool uploads straight to the final PFN and has no remove(): a rejected upload stays"
     ),

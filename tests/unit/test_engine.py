@@ -141,3 +141,18 @@ def test_no_temporary_name_survives_a_failure(tmp_path):
         [Transfer(spec, [Route(str(tmp_path / "src.root"), str(tmp_path / "f.root"))])]
     )
     assert not list(tmp_path.glob(f"*{TEMP_SUFFIX}")) and not (tmp_path / "f.root").exists()
+
+
+def test_a_fifo_source_is_refused_at_once(tmp_path):
+    """Opening a FIFO nobody writes to would block forever, out of reach of any time-out."""
+    import os
+    import time
+
+    os.mkfifo(tmp_path / "pipe")
+    spec = FileSpec(lfn="f.root")
+    started = time.monotonic()
+    (outcome,) = TransferEngine(LocalCopy("cp"), STAGE_IN).run(
+        [Transfer(spec, [Route(str(tmp_path / "pipe"), str(tmp_path / "f.root"))])]
+    )
+    assert (outcome.status, outcome.state) == ("failed", "NOT_A_FILE")
+    assert time.monotonic() - started < 5 and not (tmp_path / "f.root").exists()

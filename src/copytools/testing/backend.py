@@ -64,10 +64,11 @@ class DirectoryBackend(StorageBackend):
     local file system can use.
     """
 
-    def __init__(self, tool: Copytool, root: Path, prefix: str = "") -> None:
+    def __init__(self, tool: Copytool, root: Path, prefix: str = "", fifo_sources: bool = True) -> None:
         self.tool = tool
         self.root = root
         self.prefix = prefix
+        self.fifo_sources = fifo_sources  # False for tools that refuse non-regular sources
         root.mkdir(parents=True, exist_ok=True)
 
     def url(self, name: str) -> str:
@@ -89,6 +90,8 @@ class DirectoryBackend(StorageBackend):
         (self.root / name / "keep").write_bytes(b"keep")
 
     def slow_source(self, name: str, pause: float, first_pause: float = 0.0) -> str:
+        if not self.fifo_sources:
+            raise Unsupported(f"{self.tool.name} refuses non-regular sources such as a FIFO")
         path = self.root / name
         os.mkfifo(path)
         threading.Thread(target=feed_slowly, args=(path, pause, first_pause), daemon=True).start()
