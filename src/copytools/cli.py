@@ -162,7 +162,7 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
     if not os.path.isdir(workdir):
         if not stagein:
             raise UsageError(f"work directory {workdir} does not exist; stage-out reads the outputs from it.")
-        os.makedirs(workdir)
+        os.makedirs(workdir, exist_ok=True)  # another run may make it at the same moment
     view = ProgressView(console, sum(f.filesize for f in files))
     traces = sender_for(args.traces, spool=os.path.join(workdir, "unsent_traces.jsonl"))
     client_class = StageInClient if stagein else StageOutClient

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,11 +62,6 @@ REPORT_SCHEMA = {
 }
 
 
-@pytest.fixture
-def env(tmp_path):
-    return dict(os.environ, COPYTOOLS_SITE=str(tmp_path / "site"), COLUMNS="200")
-
-
 def cli(*args, env, cwd=None, check_status=None):
     result = subprocess.run(
         [sys.executable, "-m", "copytools", *map(str, args)],
@@ -83,12 +76,6 @@ def cli(*args, env, cwd=None, check_status=None):
     if check_status is not None:
         assert result.returncode == check_status, result.stdout + result.stderr
     return result
-
-
-@pytest.fixture
-def example(tmp_path):
-    shutil.copytree(EXAMPLES, tmp_path / "examples", ignore=shutil.ignore_patterns("input"))
-    return tmp_path / "examples"
 
 
 @pytest.mark.slow
