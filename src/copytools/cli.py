@@ -8,17 +8,18 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from . import registry
 from ._version import __version__
 from .catalog import LocalCatalog
 from .checksum import calculate_checksum
+from .console import ProgressView, plain, print_rows, print_summary
 from .engine import EngineOptions, Route, Transfer, TransferEngine
 from .errors import BadJobDescription, CopytoolsError, ErrorCodes
 from .filespec import FileSpec, files_from_job, parse_checksum
@@ -66,12 +67,70 @@ def _add_site_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rucio-host", help="resolve replicas from this Rucio server (URL) instead")
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is less than 1")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds above 0")
+    return value
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    defaults = EngineOptions()
+    parser.add_argument(
+        "--timeout", type=positive_seconds, help="seconds per file (default: 400 + 1 per MB, at most 3 h)"
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=positive_seconds,
+        default=defaults.connect_timeout,
+        help=f"seconds for a storage to answer at all (default: {defaults.connect_timeout:g})",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        choices=range(0, 10),
+        metavar="N",
+        default=defaults.attempts - 1,
+        help=f"retries of a transient failure on the same replica (0-9, default: {defaults.attempts - 1})",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress display, even on a terminal")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only failures and the summary")
+
+
+def engine_options(args: argparse.Namespace, overwrite: bool = True, skip_identical: bool = False) -> EngineOptions:
+    """The engine's options from the command line's."""
+    return EngineOptions(
+        concurrency=getattr(args, "concurrency", 1),
+        attempts=args.retries + 1,
+        timeout=args.timeout,
+        connect_timeout=args.connect_timeout,
+        overwrite=overwrite,
+        skip_identical=skip_identical,
+    )
+
+
 def _add_transfer_options(parser: argparse.ArgumentParser, default_activity: str) -> None:
     parser.add_argument("job", help="PanDA job description (JSON)")
     parser.add_argument("--workdir", "-w", required=True, help="the job's work directory")
     parser.add_argument("--activity", default=default_activity, help=f"storage activity (default: {default_activity})")
     parser.add_argument("--copytool", help="use this copytool instead of the queue's copytools for the activity")
-    parser.add_argument("--concurrency", type=int, default=EngineOptions().concurrency, help="files at once")
+    parser.add_argument("--concurrency", type=positive_int, default=EngineOptions().concurrency, help="files at once")
+    _add_engine_options(parser)
     parser.add_argument("--traces", default="off", help="trace destination: http(s) URL, JSON-lines file or 'off'")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     parser.add_argument("--report", help="write a JSON report of every file to this path")
@@ -83,15 +142,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"copytools {__version__}")
     parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
-    _add_transfer_options(
-        commands.add_parser("stage-in", help="copy a job's input files into its work directory"), "pr"
+    stage_in = commands.add_parser("stage-in", help="copy a job's input files into its work directory")
+    _add_transfer_options(stage_in, "pr")
+    stage_in.add_argument(
+        "--force", action="store_true", help="copy inputs again even when already there with the right checksum"
     )
-    _add_transfer_options(commands.add_parser("stage-out", help="copy a job's output files to storage"), "pw")
+    stage_out = commands.add_parser("stage-out", help="copy a job's output files to storage")
+    _add_transfer_options(stage_out, "pw")
+    stage_out.add_argument(
+        "--overwrite", action="store_true", help="replace a stored file whose checksum differs (default: fail, 1221)"
+    )
     copy = commands.add_parser("copy", help="copy one file; the copytool is chosen by URL scheme")
     copy.add_argument("source")
     copy.add_argument("destination")
     copy.add_argument("--checksum", help="expected checksum, e.g. ad:0a1b2c3d or md5:<32 hex>")
     copy.add_argument("--copytool", help="copytool to use instead of the one for the URL scheme")
+    copy.add_argument("--force", "-f", action="store_true", help="replace an existing destination")
+    copy.add_argument("--parents", "-p", action="store_true", help="make the destination's missing folders")
+    _add_engine_options(copy)
     checksum = commands.add_parser("checksum", help="adler32 and md5 of local files")
     checksum.add_argument("files", nargs="+")
     commands.add_parser("tools", help="which copytools can run here, and why not")
@@ -126,17 +194,11 @@ def _site_parts(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 
 def _print_plan(console: Console, title: str, entries: list[PlanEntry]) -> None:
-    table = Table(title=f"plan: {title} (dry run, nothing changed)")
-    for column in ("file", "copytool", "from", "to", "why"):
-        table.add_column(column, overflow="fold")
-    for entry in entries:
-        table.add_row(entry.lfn, entry.copytool, entry.source, entry.destination, entry.reason)
-    console.print(table)
+    rows = [[e.lfn, e.copytool, e.source, e.destination, e.reason] for e in entries]
+    print_rows(console, f"plan: {title} (dry run, nothing changed)", ("file", "copytool", "from", "to", "why"), rows)
 
 
 def _transfer(args: argparse.Namespace, console: Console) -> int:
-    from .console import ProgressView, summary_table
-
     stagein = args.command == "stage-in"
     job = _load_job(args.job)
     try:
@@ -159,12 +221,9 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
     if args.copytool:
         registry.load(args.copytool)
     workdir = os.path.abspath(args.workdir)
-    if not os.path.isdir(workdir):
-        if not stagein:
-            raise UsageError(f"work directory {workdir} does not exist; stage-out reads the outputs from it.")
-        os.makedirs(workdir, exist_ok=True)  # another run may make it at the same moment
-    view = ProgressView(console, sum(f.filesize for f in files))
-    traces = sender_for(args.traces, spool=os.path.join(workdir, "unsent_traces.jsonl"))
+    if not os.path.isdir(workdir) and not stagein:
+        raise UsageError(f"work directory {workdir} does not exist; stage-out reads the outputs from it.")
+    view = ProgressView(console, sum(f.filesize for f in files), len(files), not args.no_progress, args.quiet)
     client_class = StageInClient if stagein else StageOutClient
     job_trace = job_fields(
         job_id=str(job.get("PandaID") or ""),
@@ -172,23 +231,30 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         user_dn=str(job.get("prodUserID") or ""),
         definition_id=str(job.get("jobDefinitionID") or ""),
     )
-    options = EngineOptions(concurrency=args.concurrency)
-    client = client_class(
-        queue,
-        storages,
-        acopytools={args.activity: [args.copytool]} if args.copytool else None,
-        catalog=catalog,
-        traces=traces,
-        trace_report=job_trace,
-        options=options,
-        on_event=view,
-    )
+    if stagein:  # an input already there intact is not copied again; anything else is replaced
+        options = engine_options(args, skip_identical=not args.force)
+    else:  # a stored output is never replaced silently: the same bytes are done, other bytes are refused
+        options = engine_options(args, skip_identical=True, overwrite=args.overwrite)
+    client_parts: dict[str, Any] = {
+        "acopytools": {args.activity: [args.copytool]} if args.copytool else None,
+        "catalog": catalog,
+        "trace_report": job_trace,
+        "options": options,
+        "on_event": view,
+    }
     if args.dry_run:
         planner = plan_stage_in if stagein else plan_stage_out
-        _print_plan(console, args.command, planner(client, files, args.activity, workdir))  # type: ignore[arg-type]
-        return EXIT_OK
+        plan = planner(client_class(queue, storages, **client_parts), files, args.activity, workdir)  # type: ignore[arg-type]
+        _print_plan(console, args.command, plan)
+        if args.report:
+            write_report(args.report, {"command": args.command, "dry_run": True, "plan": [vars(e) for e in plan]})
+        return EXIT_OK if all(e.ok for e in plan) else EXIT_TRANSFER_FAILED
+    os.makedirs(workdir, exist_ok=True)  # another run may make it at the same moment
+    traces = sender_for(args.traces, spool=os.path.join(workdir, "unsent_traces.jsonl"))
+    client = client_class(queue, storages, traces=traces, **client_parts)
+    started = time.monotonic()
     try:
-        with stop_on_signals(options.interrupt) as interrupted, view.running():
+        with stop_on_signals(options.interrupt) as interrupted, view.showing():
             extra = {"rucio_host": args.rucio_host} if args.rucio_host else {}
             if stagein:
                 client.transfer(files, args.activity, workdir=workdir, **extra)
@@ -201,18 +267,20 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         log.info("transfer failed: %s", exc)
     finally:
         traces.close()
-    report = build_report(args.command, args.activity, files, client.outcomes)
-    console.print(summary_table(report))
+    report = build_report(args.command, args.activity, files, client.outcomes, time.monotonic() - started)
     if args.report:
         write_report(args.report, report)
+    print_summary(console, report, args.quiet)
     failed = [e for e in report["files"] if e["status"] not in ("transferred", "remote_io", "no_transfer")]
+    errors = Console(stderr=True)
     for entry in failed:
-        console.print(
-            f"[red]FAILED[/red] {entry['lfn']}: error {entry['error_code']} ({entry['state']}): {entry['message']}",
-            highlight=False,
+        plain(
+            errors,
+            f"FAILED {entry['lfn']} ({entry['copytool'] or 'no copytool'}): "
+            f"error {entry['error_code']} ({entry['state']}): {entry['message']}",
         )
     if interrupted.signal:
-        console.print(f"[red]interrupted[/red] by signal {interrupted.signal}: {len(failed)} file(s) not done")
+        plain(errors, f"interrupted by signal {interrupted.signal}: {len(failed)} file(s) not done")
         return interrupted.exit_status
     return EXIT_TRANSFER_FAILED if failed else EXIT_OK
 
@@ -240,9 +308,12 @@ def _copy(args: argparse.Namespace, console: Console) -> int:
     destination = args.destination
     if destination_local and os.path.isdir(local_path(destination) or ""):
         destination = os.path.join(destination, os.path.basename(args.source.rstrip("/")))
+    _refuse_copy_onto_itself(args.source, destination)
+    if destination_local and args.parents:
+        os.makedirs(os.path.dirname(os.path.abspath(local_path(destination) or "")), exist_ok=True)
     spec = FileSpec(lfn=os.path.basename(destination), checksum=checksum)
     direction = STAGE_IN if destination_local else STAGE_OUT
-    engine = TransferEngine(tool, direction, EngineOptions(concurrency=1))
+    engine = TransferEngine(tool, direction, engine_options(args, overwrite=args.force))
     (outcome,) = engine.run([Transfer(spec, [Route(args.source, destination)])])
     if spec.status != "transferred":
         console.print(
@@ -255,16 +326,30 @@ def _copy(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _refuse_copy_onto_itself(source: str, destination: str) -> None:
+    """A copy of a local file onto itself would truncate it: refuse it whatever the options."""
+    src, dst = local_path(source), local_path(destination)
+    if src is None or dst is None:
+        return
+    try:
+        same = os.path.samefile(src, dst)
+    except OSError:
+        same = os.path.abspath(src) == os.path.abspath(dst)
+    if same:
+        raise UsageError(f"{source} and {destination} are the same file: nothing to copy.")
+
+
 def _checksum(args: argparse.Namespace, console: Console) -> int:
-    table = Table("file", "adler32", "md5")
+    """`adler32 md5 path` lines, as md5sum prints them; errors on stderr."""
     status = EXIT_OK
     for path in args.files:
         try:
-            table.add_row(path, calculate_checksum(path, "adler32"), calculate_checksum(path, "md5"))
+            line = f"{calculate_checksum(path, 'adler32')}  {calculate_checksum(path, 'md5')}  {path}"
         except CopytoolsError as exc:
-            console.print(f"[red]error[/red] {exc.message}", highlight=False)
+            plain(Console(stderr=True), f"copytools: {exc.message}")
             status = EXIT_BAD_INPUT
-    console.print(table)
+            continue
+        plain(console, line)
     return status
 
 
@@ -310,10 +395,8 @@ def _binary_version(binary: str) -> tuple[bool, str]:
 
 
 def _tools(args: argparse.Namespace, console: Console) -> int:
-    table = Table("copytool", "class", "available", "details")
-    for name, target, available, why in tool_availability():
-        table.add_row(name, target, "[green]yes" if available else "[red]no", why)
-    console.print(table)
+    rows = [[name, target, "yes" if ok else "no", why] for name, target, ok, why in tool_availability()]
+    print_rows(console, "copytools", ("copytool", "class", "available", "details"), rows)
     return EXIT_OK
 
 

@@ -77,6 +77,7 @@ class Outcome:
     code: int = 0
     state: str = ""
     message: str = ""
+    started_at: float = 0.0  # when the engine took the file up (seconds since the epoch)
 
 
 @dataclass
@@ -90,7 +91,8 @@ class EngineOptions:
     timeout: float | None = None  # fixed per-file time-out instead of the size-based one
     stall_timeout: float = 120.0
     connect_timeout: float = 30.0  # no byte nor sign of life by then: the storage is not answering
-    overwrite: bool = True
+    overwrite: bool = True  # False: an existing destination fails the file (FILEEXISTS) ...
+    skip_identical: bool = False  # ... unless it holds the same bytes (size and checksum): then it is done
     verify_checksum: bool = True
     inline_below: int = 256 * 1024  # in-process copies of smaller files run in the calling thread
     retry_only_timeouts: bool = False  # the pilot's legacy movers retry nothing but time-outs
@@ -184,10 +186,16 @@ class TransferEngine:
     def _transfer(self, transfer: Transfer) -> Outcome:
         """Each route in turn, retrying transient failures; a failure no route can mend stops the file."""
         fspec = transfer.fspec
-        outcome = Outcome(fspec=fspec, copytool=self.tool.name)
+        outcome = Outcome(fspec=fspec, copytool=self.tool.name, started_at=time.time())
         started = time.monotonic()
         self.on_event(Event("start", fspec.lfn, fspec.filesize))
         first_error: CopytoolsError | None = None  # the best route's failure is the one reported
+        if transfer.routes and (self.options.skip_identical or not self.options.overwrite):
+            try:
+                if self._already_there(fspec, transfer.routes[0].destination):
+                    return self._finish_present(outcome, transfer.routes[0], started)
+            except CopytoolsError as exc:
+                return self._finish_failed(outcome, exc, started)
         for route in transfer.routes:
             outcome.source, outcome.destination = route.source, route.destination
             for attempt in range(1, self.options.attempts + 1):
@@ -283,8 +291,6 @@ class TransferEngine:
         with self._watch.lock:
             self._watch.contexts.add(ctx)
         try:
-            if not self.options.overwrite:
-                self._refuse_existing(route.destination, final_local)
             result = self.tool.copy(route.source, target, ctx)
             written = True
             if ctx.cancelled:
@@ -345,14 +351,53 @@ class TransferEngine:
             return exc
         return CopytoolsError(str(exc), code=self._failed_code(), state=self._attempt_failed_state())
 
-    def _refuse_existing(self, destination: str, final_local: str | None) -> None:
-        exists = os.path.lexists(final_local) if final_local is not None else self.tool.exists(destination)
-        if exists:
-            raise CopytoolsError(
-                f"File already exists in the destination: {destination}",
-                code=ErrorCodes.FILEEXISTS,
-                state="FILE_EXISTS",
-            )
+    def _already_there(self, fspec: FileSpec, destination: str) -> bool:
+        """True when the destination already holds the file (same size and checksum, and that is
+        enough); raises FILEEXISTS when it holds something else that may not be replaced."""
+        final_local = local_path(destination)
+        if final_local is not None:
+            if not os.path.lexists(final_local):
+                return False
+            same = os.path.isfile(final_local) and self._same_local(fspec, final_local)
+        else:
+            if not self.tool.exists(destination):
+                return False
+            same = self._same_remote(fspec, destination)
+        if same and self.options.skip_identical:
+            return True
+        if self.options.overwrite:
+            return False
+        detail = "with the same checksum" if same else "with other content (or content that cannot be checked)"
+        raise CopytoolsError(
+            f"File already exists in the destination {detail}: {destination}",
+            code=ErrorCodes.FILEEXISTS,
+            state="FILE_EXISTS",
+        )
+
+    @staticmethod
+    def _same_local(fspec: FileSpec, path: str) -> bool:
+        if not fspec.checksum or (fspec.filesize and os.path.getsize(path) != fspec.filesize):
+            return False
+        kind, expected = next(iter(fspec.checksum.items()))
+        return ck.same(kind, expected, ck.calculate_checksum(path, ck.canonical_type(kind)))
+
+    def _same_remote(self, fspec: FileSpec, url: str) -> bool:
+        if not fspec.checksum:
+            return False
+        kind, expected = next(iter(fspec.checksum.items()))
+        actual = self.tool.remote_checksum(url, ck.canonical_type(kind))
+        return bool(actual) and ck.same(kind, expected, str(actual))
+
+    def _finish_present(self, outcome: Outcome, route: Route, started: float) -> Outcome:
+        fspec = outcome.fspec
+        outcome.source, outcome.destination = route.source, route.destination
+        outcome.status, outcome.state = "transferred", "DONE"
+        outcome.message = "already present with the same size and checksum: not copied again"
+        outcome.seconds = time.monotonic() - started
+        mark_done(fspec)
+        fspec.status_message = outcome.message
+        self.on_event(Event("done", fspec.lfn, fspec.filesize, 0))
+        return outcome
 
     def _remove_written(self, final_local: str | None, target: str) -> None:
         """Remove a file a tool wrote under its final name that then failed our check."""

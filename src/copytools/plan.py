@@ -20,6 +20,7 @@ class PlanEntry:
     source: str
     destination: str
     reason: str
+    ok: bool = True  # False when the file has no plan (the reason says why)
 
 
 def plan_stage_in(client: StageInClient, files: list[FileSpec], activity: str, workdir: str) -> list[PlanEntry]:
@@ -45,7 +46,7 @@ def plan_stage_in(client: StageInClient, files: list[FileSpec], activity: str, w
         try:
             client.choose_replicas([fspec], client.allowed_schemas(name, tool, activities))
         except CopytoolsError as exc:
-            entries.append(PlanEntry(fspec.lfn, name, "", "", f"error {exc.code}: {exc.message}"))
+            entries.append(PlanEntry(fspec.lfn, name, "", "", f"error {exc.code}: {exc.message}", ok=False))
             continue
         direct = fspec.is_directaccess(True) and (fspec.direct_access_lan or fspec.direct_access_wan)
         count = len(fspec.replicas or [])
@@ -69,7 +70,7 @@ def plan_stage_out(client: StageOutClient, files: list[FileSpec], activity: str,
             protocol = client.resolve_protocol(fspec, client.allowed_schemas(name, tool, activities))
             url = client.resolve_surl(fspec, protocol)
         except CopytoolsError as exc:
-            entries.append(PlanEntry(fspec.lfn, name, source, "", f"error {exc.code}: {exc.message}"))
+            entries.append(PlanEntry(fspec.lfn, name, source, "", f"error {exc.code}: {exc.message}", ok=False))
             continue
         alternative = f", alternative {fspec.ddmendpoint_alt}" if fspec.ddmendpoint_alt else ""
         missing = "" if os.path.isfile(source) else " (local file missing!)"

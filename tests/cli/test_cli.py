@@ -17,9 +17,17 @@ EXAMPLES = ROOT / "examples"
 
 REPORT_SCHEMA = {
     "type": "object",
-    "required": ["version", "copytools", "command", "activity", "succeeded", "files"],
+    "required": ["version", "copytools", "command", "activity", "succeeded", "totals", "files"],
     "properties": {
-        "version": {"const": 1},
+        "version": {"const": 2},
+        "totals": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["files", "done", "failed", "bytes", "seconds"],
+            "properties": {
+                k: {"type": "number", "minimum": 0} for k in ("files", "done", "failed", "bytes", "seconds")
+            },
+        },
         "command": {"enum": ["stage-in", "stage-out"]},
         "succeeded": {"type": "boolean"},
         "files": {
@@ -31,11 +39,16 @@ REPORT_SCHEMA = {
                 "required": [
                     "lfn",
                     "scope",
+                    "guid",
+                    "rse",
                     "copytool",
                     "source",
                     "destination",
+                    "attempts",
                     "bytes",
                     "seconds",
+                    "started",
+                    "finished",
                     "checksum",
                     "status",
                     "error_code",
@@ -45,6 +58,11 @@ REPORT_SCHEMA = {
                 "properties": {
                     "lfn": {"type": "string", "minLength": 1},
                     "scope": {"type": "string"},
+                    "guid": {"type": "string"},
+                    "rse": {"type": "string"},
+                    "attempts": {"type": "integer", "minimum": 0},
+                    "started": {"type": "string"},
+                    "finished": {"type": "string"},
                     "copytool": {"type": "string"},
                     "source": {"type": "string"},
                     "destination": {"type": "string"},
@@ -81,7 +99,7 @@ def cli(*args, env, cwd=None, check_status=None):
 @pytest.mark.slow
 def test_readme_first_command_cycle(example, env):
     out = cli("stage-out", "job.json", "--workdir", "work", env=env, cwd=example, check_status=0)
-    assert "stage-out (pw)" in out.stdout and out.stdout.count("transferred") == 3
+    assert "3 done, 0 failed of 3 files" in out.stdout and out.stdout.count("\ttransferred\t") == 3
     cli("stage-in", "job.json", "--workdir", "input", env=env, cwd=example, check_status=0)
     job = json.loads((example / "job.json").read_text())
     for lfn in job["inFiles"].split(","):
@@ -127,7 +145,7 @@ def test_failed_files_give_exit_status_and_codes(example, env, tmp_path):
     result = cli(
         "stage-in", "bad.json", "-w", "input2", "--report", tmp_path / "r.json", env=env, cwd=example, check_status=12
     )
-    assert f"FAILED {lfn}: error 1171" in result.stdout
+    assert f"FAILED {lfn} (posix): error 1171" in result.stderr  # each failure names its file and tool
     report = json.loads((tmp_path / "r.json").read_text())
     jsonschema.validate(report, REPORT_SCHEMA)
     assert not report["succeeded"] and report["files"][0]["error_code"] == 1171
@@ -136,13 +154,17 @@ def test_failed_files_give_exit_status_and_codes(example, env, tmp_path):
 
 @pytest.mark.slow
 def test_dry_run_changes_nothing(example, env, tmp_path):
-    result = cli("stage-out", "job.json", "-w", "work", "--dry-run", env=env, cwd=example, check_status=0)
-    assert "dry run" in result.stdout and "posix" in result.stdout and "LOCAL_DISK" in result.stdout
+    plan = tmp_path / "plan.json"
+    result = cli(
+        "stage-out", "job.json", "-w", "work", "--dry-run", "--report", plan, env=env, cwd=example, check_status=0
+    )
+    assert result.stdout.startswith("file\tcopytool\tfrom\tto\twhy") and "LOCAL_DISK" in result.stdout
+    assert [e["copytool"] for e in json.loads(plan.read_text())["plan"]] == ["posix"] * 3
     assert "file://" in result.stdout
     assert not list((tmp_path / "site" / "storage").rglob("*.root*"))
-    result = cli("stage-in", "job.json", "-w", "input", "--dry-run", env=env, cwd=example, check_status=0)
-    assert "NOREPLICAS" in result.stdout or "1326" in result.stdout  # nothing staged out yet: no replica
-    assert not (example / "input").exists() or not list((example / "input").iterdir())
+    result = cli("stage-in", "job.json", "-w", "input", "--dry-run", env=env, cwd=example, check_status=12)
+    assert "error 1326" in result.stdout  # nothing staged out yet: no replica, so no plan (exit 12)
+    assert not (example / "input").exists()  # a dry run makes no work directory either
 
 
 def test_copy_and_checksum(tmp_path, env):
@@ -157,15 +179,16 @@ def test_copy_and_checksum(tmp_path, env):
     assert "error 1171" in result.stdout and not (tmp_path / "d.dat").exists()
     result = cli("copy", tmp_path / "missing", tmp_path / "e.dat", env=env, check_status=12)
     assert "error 1331" in result.stdout
-    result = cli("checksum", source, env=env, check_status=0)
-    assert adler in result.stdout and calculate_checksum(source, "md5") in result.stdout
+    result = cli("checksum", source, tmp_path / "b.dat", env=env, check_status=0)
+    md5 = calculate_checksum(source, "md5")
+    assert result.stdout.splitlines() == [f"{adler}  {md5}  {source}", f"{adler}  {md5}  {tmp_path / 'b.dat'}"]
 
 
 def test_tools_table(env):
     result = cli("tools", env=env, check_status=0)
-    lines = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("│")}
-    assert "yes" in lines["mv"] and "yes" in lines["posix"]
-    assert "no" in lines["rucio"] or "yes" in lines["rucio"]
+    rows = {line.split("\t")[0]: line.split("\t") for line in result.stdout.splitlines()[1:]}
+    assert rows["mv"][1:3] == ["copytools.localtools:MvTool", "yes"] and rows["posix"][2] == "yes"
+    assert rows["rucio"][2] in ("yes", "no")
 
 
 def test_site_init(tmp_path, env):

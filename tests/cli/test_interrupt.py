@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,40 +12,7 @@ import time
 
 import pytest
 
-from .test_cli import EXAMPLES, cli
-
 pytestmark = pytest.mark.slow
-
-SLOW_MOVER = """#!/bin/bash
-# A site mover that writes half of the file, then hangs.
-head -c 1000 "${@: -2:1}" > "${@: -1}"
-echo $$ >> "%(pids)s"
-sleep 300
-"""
-
-
-@pytest.fixture
-def slow_lsm_site(tmp_path):
-    """The embedded site with the example's outputs stored, and a queue whose stage-in uses a hanging lsm."""
-    site = tmp_path / "site"
-    work = tmp_path / "examples"
-    env = dict(os.environ, COPYTOOLS_SITE=str(site), COLUMNS="200")
-    shutil.copytree(EXAMPLES, work, ignore=shutil.ignore_patterns("input"))
-    cli("stage-out", "job.json", "--workdir", "work", env=env, cwd=work, check_status=0)
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    pids = tmp_path / "mover.pids"
-    for name in ("lsm-get", "lsm-put"):
-        (bindir / name).write_text(SLOW_MOVER % {"pids": pids})
-        (bindir / name).chmod(0o755)
-    setup = tmp_path / "setup.sh"
-    setup.write_text(f'export PATH="{bindir}:$PATH"\n')
-    queue = json.loads((site / "queue.json").read_text())
-    queue["acopytools"] = {"pr": ["lsm"], "pw": ["posix"]}
-    queue["copytools"] = {"lsm": {"setup": str(setup)}, "posix": {"setup": ""}}
-    queue["acopytools_schemas"] = {"default": {"lsm": ["file"]}}
-    (tmp_path / "queue.json").write_text(json.dumps(queue))
-    return env, work, tmp_path, pids
 
 
 @pytest.mark.parametrize(("number", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
