@@ -18,6 +18,7 @@ from .localcopy import create_new
 from .tool import CopyContext, CopyResult, Copytool, ToolSettings, local_path, os_error
 
 READ_CHUNK = 4 * 1024 * 1024
+REQUEST_LIMIT = 60  # seconds one open or read may wait, so a silent server cannot hold a copy past a cancel
 FORCE_CLI_ENV = "COPYTOOLS_XRDCP_CLI"  # set to 1 for the xrdcp command even where the bindings import
 _CHECKSUM_LINE = re.compile(r"(?P<type>md5|adler32):\s*(?P<value>[0-9a-fA-F]+)\s+(?P<url>\S+)\s+(?P<size>\d+)")
 
@@ -203,8 +204,8 @@ class XrdclTool(_RemoteFiles, Copytool):
         from XRootD.client.flags import OpenFlags
 
         remote = client.File()  # type: ignore[no-untyped-call,attr-defined]
-        # XRootD's own time-outs are a back-stop a little beyond ours, so the engine's deadline decides.
-        limit = int(ctx.timeout) + 2
+        # Each request waits a bounded time (the engine's deadline if sooner), so a cancel is seen soon.
+        limit = min(int(ctx.timeout) + 2, REQUEST_LIMIT)
         status, _ = remote.open(source, OpenFlags.READ, timeout=limit)  # type: ignore[no-untyped-call]
         if not status.ok:
             raise classify(f"Run: [ERROR] {status.message}", ctx.stagein, getattr(status, "errno", None))
