@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from . import registry
 from ._version import __version__
@@ -114,7 +116,10 @@ def _site_parts(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     site = init_site(args.site) if not (args.queue and args.storages) else None
     queue = load_queue(args.queue) if args.queue else site.queue  # type: ignore[union-attr]
     storages = load_storages(args.storages) if args.storages else site.storages  # type: ignore[union-attr]
-    catalog: Any = LocalCatalog(args.catalog) if args.catalog else (site.catalog if site else None)
+    try:
+        catalog: Any = LocalCatalog(args.catalog) if args.catalog else (site.catalog if site else None)
+    except CopytoolsError as exc:
+        raise UsageError(f"--catalog: {exc.message}. Give the path of an SQLite file that can be written.") from None
     if args.rucio_host:
         from .rucio_catalog import RucioCatalog
 
@@ -127,14 +132,46 @@ def _print_plan(console: Console, title: str, entries: list[PlanEntry]) -> None:
     for column in ("file", "copytool", "from", "to", "why"):
         table.add_column(column, overflow="fold")
     for entry in entries:
-        table.add_row(entry.lfn, entry.copytool, entry.source, entry.destination, entry.reason)
+        table.add_row(*map(Text, (entry.lfn, entry.copytool, entry.source, entry.destination, entry.reason)))
     console.print(table)
+
+
+def _workdir(path: str, create: bool) -> str:
+    """The work directory as an absolute path; made when `create` (stage-in) and it does not exist."""
+    workdir = os.path.abspath(path)
+    if os.path.isdir(workdir):
+        return workdir
+    if os.path.lexists(workdir):
+        raise UsageError(f"work directory {workdir} is not a directory. Choose another --workdir.")
+    if not create:
+        raise UsageError(f"work directory {workdir} does not exist; stage-out reads the outputs from it.")
+    try:
+        os.makedirs(workdir)
+    except OSError as exc:
+        raise UsageError(f"cannot create work directory {workdir}: {exc.strerror}. Choose another --workdir.") from None
+    return workdir
+
+
+def _check_writable_file(option: str, path: str) -> None:
+    """Refuse, before anything runs, an output file whose folder is missing or which is a directory."""
+    target = os.path.abspath(path)
+    folder = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise UsageError(f"{option} {target} is a directory; give the path of a file.")
+    if not os.path.isdir(folder):
+        raise UsageError(f"{option} {target}: the folder {folder} does not exist. Create it or choose another path.")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{option} {target}: the folder {folder} is not writable. Choose another path.")
 
 
 def _transfer(args: argparse.Namespace, console: Console) -> int:
     from .console import ProgressView, summary_table
 
     stagein = args.command == "stage-in"
+    if args.report:
+        _check_writable_file("--report", args.report)
+    if args.traces not in ("", "off") and not args.traces.startswith(("http://", "https://")):
+        _check_writable_file("--traces", args.traces)
     job = _load_job(args.job)
     try:
         jobfiles = files_from_job(job)
@@ -155,11 +192,7 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         )
     if args.copytool:
         registry.load(args.copytool)
-    workdir = os.path.abspath(args.workdir)
-    if not os.path.isdir(workdir):
-        if not stagein:
-            raise UsageError(f"work directory {workdir} does not exist; stage-out reads the outputs from it.")
-        os.makedirs(workdir)
+    workdir = _workdir(args.workdir, create=stagein)
     view = ProgressView(console, sum(f.filesize for f in files))
     traces = sender_for(args.traces, spool=os.path.join(workdir, "unsent_traces.jsonl"))
     client_class = StageInClient if stagein else StageOutClient
@@ -199,14 +232,18 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         traces.close()
     report = build_report(args.command, args.activity, files, client.outcomes)
     console.print(summary_table(report))
-    if args.report:
-        write_report(args.report, report)
     failed = [e for e in report["files"] if e["status"] not in ("transferred", "remote_io", "no_transfer")]
     for entry in failed:
         console.print(
-            f"[red]FAILED[/red] {entry['lfn']}: error {entry['error_code']} ({entry['state']}): {entry['message']}",
+            f"[red]FAILED[/red] {escape(entry['lfn'])}: error {entry['error_code']} ({escape(entry['state'])}): "
+            f"{escape(entry['message'])}",
             highlight=False,
         )
+    if args.report:
+        try:
+            write_report(args.report, report)
+        except OSError as exc:
+            raise UsageError(f"cannot write the report {args.report}: {exc.strerror or exc}") from None
     return EXIT_TRANSFER_FAILED if failed else EXIT_OK
 
 
@@ -239,11 +276,14 @@ def _copy(args: argparse.Namespace, console: Console) -> int:
     (outcome,) = engine.run([Transfer(spec, [Route(args.source, destination)])])
     if spec.status != "transferred":
         console.print(
-            f"[red]FAILED[/red] error {spec.status_code} ({spec.status_state}): {spec.status_message}", highlight=False
+            f"[red]FAILED[/red] error {spec.status_code} ({escape(spec.status_state)}): {escape(spec.status_message)}",
+            highlight=False,
         )
         return EXIT_TRANSFER_FAILED
     console.print(
-        f"copied {outcome.bytes} bytes with {name} in {outcome.seconds:.3f} s to {destination}", highlight=False
+        f"copied {outcome.bytes} bytes with {name} in {outcome.seconds:.3f} s to {destination}",
+        highlight=False,
+        markup=False,
     )
     return EXIT_OK
 
@@ -253,9 +293,9 @@ def _checksum(args: argparse.Namespace, console: Console) -> int:
     status = EXIT_OK
     for path in args.files:
         try:
-            table.add_row(path, calculate_checksum(path, "adler32"), calculate_checksum(path, "md5"))
+            table.add_row(Text(path), calculate_checksum(path, "adler32"), calculate_checksum(path, "md5"))
         except CopytoolsError as exc:
-            console.print(f"[red]error[/red] {exc.message}", highlight=False)
+            console.print(f"[red]error[/red] {escape(exc.message)}", highlight=False)
             status = EXIT_BAD_INPUT
     console.print(table)
     return status
@@ -305,6 +345,7 @@ def _site(args: argparse.Namespace, console: Console) -> int:
         f"embedded site ready in {site.directory}: queue {site.queue.name}, storage "
         f"{', '.join(site.storages)} at {site.directory}/storage",
         highlight=False,
+        markup=False,
     )
     return EXIT_OK
 
@@ -319,28 +360,57 @@ HANDLERS = {
 }
 
 
+def one_line(text: str) -> str:
+    """A message as one line: line breaks become spaces, other control characters their escapes."""
+    text = " ".join(text.splitlines())
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def _say(line: str) -> None:
+    """Write one line to stderr as it is: no markup, no wrapping."""
+    sys.stderr.write(one_line(line) + "\n")
+    sys.stderr.flush()
+
+
+def _tolerant_output() -> None:
+    """Names that are not valid UTF-8 (e.g. from a file system) are printed escaped instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def _refuse_nul(args: argparse.Namespace) -> None:
+    """No operating system call takes a NUL byte; an argument holding one is refused by name."""
+    for option, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and "\x00" in text:
+                raise UsageError(f"argument {option.replace('_', '-')} contains a NUL byte.")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    _tolerant_output()
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
     console = Console(highlight=False)
-    errors = Console(stderr=True, highlight=False)
     try:
+        _refuse_nul(args)
         return HANDLERS[args.command](args, console)
     except UsageError as exc:
-        errors.print(f"copytools: error: {exc}", highlight=False)
+        _say(f"copytools: error: {exc}")
         return EXIT_BAD_INPUT
     except CopytoolsError as exc:
         if args.debug:
             raise
-        errors.print(f"copytools: error {exc.code} ({exc.state or 'ERROR'}): {exc.message}", highlight=False)
+        _say(f"copytools: error {exc.code} ({exc.state or 'ERROR'}): {exc.message}")
         return (
             EXIT_BAD_INPUT
             if exc.code in (ErrorCodes.UNKNOWNCOPYTOOL, ErrorCodes.BADQUEUECONFIGURATION)
             else EXIT_TRANSFER_FAILED
         )
     except KeyboardInterrupt:
-        errors.print("copytools: interrupted")
+        _say("copytools: interrupted")
         return 130
 
 

@@ -18,6 +18,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from .engine import Event
 
@@ -55,11 +56,11 @@ class ProgressView:
 
     def _line(self, event: Event) -> None:
         if event.kind == "start":
-            self.console.print(f"start   {event.lfn} ({event.total} bytes)", highlight=False)
+            self.console.print(f"start   {event.lfn} ({event.total} bytes)", highlight=False, markup=False)
         elif event.kind == "done":
-            self.console.print(f"done    {event.lfn} ({event.count} bytes)", highlight=False)
+            self.console.print(f"done    {event.lfn} ({event.count} bytes)", highlight=False, markup=False)
         elif event.kind == "failed":
-            self.console.print(f"failed  {event.lfn}: {event.message}", highlight=False)
+            self.console.print(f"failed  {event.lfn}: {event.message}", highlight=False, markup=False)
 
     def _bar(self, event: Event) -> None:
         assert self.progress is not None and self.total is not None
@@ -94,12 +95,12 @@ def summary_table(report: dict[str, Any]) -> Table:
     for entry in report["files"]:
         ok = entry["status"] in DONE
         table.add_row(
-            entry["lfn"],
-            f"[green]{entry['status']}" if ok else f"[red]{entry['status']}",
-            entry["copytool"],
+            Text(entry["lfn"]),  # names and messages are shown as they are, never read as markup
+            Text(entry["status"], style="green" if ok else "red"),
+            Text(entry["copytool"]),
             str(entry["bytes"]),
             f"{entry['seconds']:.3f}",
             str(entry["error_code"] or ""),
-            entry["message"],
+            Text(entry["message"]),
         )
     return table
