@@ -194,7 +194,8 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         registry.load(args.copytool)
     workdir = _workdir(args.workdir, create=stagein)
     view = ProgressView(console, sum(f.filesize for f in files))
-    traces = sender_for(args.traces, spool=os.path.join(workdir, "unsent_traces.jsonl"))
+    # a dry run sends nothing (and leaves no sender thread behind)
+    traces = sender_for("off" if args.dry_run else args.traces, spool=os.path.join(workdir, "unsent_traces.jsonl"))
     client_class = StageInClient if stagein else StageOutClient
     job_trace = job_fields(
         job_id=str(job.get("PandaID") or ""),
@@ -295,7 +296,7 @@ def _checksum(args: argparse.Namespace, console: Console) -> int:
         try:
             table.add_row(Text(path), calculate_checksum(path, "adler32"), calculate_checksum(path, "md5"))
         except CopytoolsError as exc:
-            console.print(f"[red]error[/red] {escape(exc.message)}", highlight=False)
+            _say(f"copytools: error: {exc.message}")
             status = EXIT_BAD_INPUT
     console.print(table)
     return status
@@ -380,12 +381,22 @@ def _tolerant_output() -> None:
             reconfigure(errors="backslashreplace")
 
 
-def _refuse_nul(args: argparse.Namespace) -> None:
-    """No operating system call takes a NUL byte; an argument holding one is refused by name."""
+def _refuse_unusable(args: argparse.Namespace) -> None:
+    """Refuse, by name, an argument no system call takes: a NUL byte, or text the file system cannot encode.
+
+    (A command line itself cannot hold either; a caller of `main` can.)
+    """
     for option, value in vars(args).items():
         for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str) and "\x00" in text:
-                raise UsageError(f"argument {option.replace('_', '-')} contains a NUL byte.")
+            if not isinstance(text, str):
+                continue
+            name = option.replace("_", "-")
+            if "\x00" in text:
+                raise UsageError(f"argument {name} contains a NUL byte.")
+            try:
+                os.fsencode(text)
+            except UnicodeError:
+                raise UsageError(f"argument {name} is not text the file system can take: {text!r}.") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -395,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
     console = Console(highlight=False)
     try:
-        _refuse_nul(args)
+        _refuse_unusable(args)
         return HANDLERS[args.command](args, console)
     except UsageError as exc:
         _say(f"copytools: error: {exc}")
