@@ -24,6 +24,7 @@ from .engine import EngineOptions, Route, Transfer, TransferEngine
 from .errors import BadJobDescription, CopytoolsError, ErrorCodes
 from .filespec import FileSpec, files_from_job, parse_checksum
 from .localsite import default_directory, init_site
+from .names import shown
 from .plan import PlanEntry, plan_stage_in, plan_stage_out
 from .report import build_report, write_report
 from .site import load_queue, load_storages, read_json
@@ -396,7 +397,7 @@ def _refuse_unusable(args: argparse.Namespace) -> None:
             try:
                 os.fsencode(text)
             except UnicodeError:
-                raise UsageError(f"argument {name} is not text the file system can take: {text!r}.") from None
+                raise UsageError(f"argument {name} is not text the file system can take: {shown(text)}.") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

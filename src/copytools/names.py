@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import reprlib
 
 from .errors import ErrorCodes, UnsafeName
 
@@ -18,11 +19,18 @@ _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _SHOWN = 60
 
 
-def shown(text: str) -> str:
-    """A name as a message shows it: its repr, cut short (with its length) when it is long."""
-    if len(text) <= _SHOWN:
-        return repr(text)
-    return f"{text[:_SHOWN]!r}... ({len(text)} characters)"
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist = 3, 6, 6
+_SHORT.maxother = _SHORT.maxlong = _SHOWN
+
+
+def shown(value: object) -> str:
+    """A value as a message shows it: its repr, short and shallow, a long text cut with its length given."""
+    if not isinstance(value, str):
+        return _SHORT.repr(value)
+    if len(value) <= _SHOWN:
+        return repr(value)
+    return f"{value[:_SHOWN]!r}... ({len(value)} characters)"
 
 
 def text_reason(text: str) -> str:

@@ -6,23 +6,15 @@ import ast
 import json
 import math
 import os
-import reprlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import BadSiteDescription
+from .names import shown
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off", "none"}
 MAX_INT_DIGITS = 30  # more than any size, id or time-out a description holds
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist = 3, 6, 6
-_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = 60
-
-
-def shown(value: Any) -> str:
-    """A value as a message shows it: short and shallow, whatever its size or depth."""
-    return _SHORT.repr(value)
 
 
 def _bool(data: dict[str, Any], key: str, default: bool, where: str) -> bool:
