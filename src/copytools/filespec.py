@@ -195,12 +195,20 @@ def _inputs(job: dict[str, Any]) -> list[FileSpec]:
     }
     access = "direct" if str(job.get("transferType", "")).lower() == "direct" else "copy"
     files: list[FileSpec] = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # the scope of each LFN listed
     for i, raw in enumerate(lfns):
-        if raw in ("", "NULL") or raw in seen:
+        if raw in ("", "NULL"):
             continue
-        lfn = _lfn(raw, "inFiles", code)
-        seen.add(lfn)
+        lfn, scope = _lfn(raw, "inFiles", code), _scope(cols["scopeIn"][i], "scopeIn", code)
+        if lfn in seen:  # listed again: skipped as the pilot does, unless it would overwrite another file
+            if seen[lfn] != scope:
+                raise BadJobDescription(
+                    f"job description key 'inFiles': {shown(lfn)} is listed in scopes {shown(seen[lfn])} and "
+                    f"{shown(scope)}; both would be written to one file in the work directory",
+                    code=code,
+                )
+            continue
+        seen[lfn] = scope
         try:
             checksum = parse_checksum(cols["checksum"][i])
         except ChecksumError as exc:
@@ -212,7 +220,7 @@ def _inputs(job: dict[str, Any]) -> list[FileSpec]:
             FileSpec(
                 filetype="input",
                 lfn=lfn,
-                scope=_scope(cols["scopeIn"][i], "scopeIn", code),
+                scope=scope,
                 guid=cols["GUID"][i],
                 filesize=_size(cols["fsize"][i], "fsize", lfn, code),
                 checksum=checksum,

@@ -125,6 +125,14 @@ def test_two_outputs_with_one_name_are_refused(sandbox, capsys):
     assert_nothing_stored(sandbox)
 
 
+def test_two_inputs_that_would_land_on_one_file_are_refused(sandbox, capsys):
+    write_job("job.json", inFiles="x.root,x.root", scopeIn="mc16,data18")
+    code, stderr = run_main(capsys, "stage-in", "job.json", "-w", "in")
+    assert code == 2
+    assert_one_line(stderr, "job.json", "'inFiles'", "'mc16'", "'data18'")
+    assert not (sandbox / "in").exists()
+
+
 def test_an_ordinary_scope_is_stored_below_the_storage_root(sandbox, capsys):
     write_job("job.json", outFiles="x.root", scopeOut="user.jdoe")
     assert run_main(capsys, "stage-out", "job.json", "-w", "work")[0] == 0

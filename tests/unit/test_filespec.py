@@ -172,3 +172,10 @@ def test_one_name_in_two_scopes_is_two_outputs():
 def test_null_outputs_keep_the_scopes_aligned():
     files = files_from_job({"outFiles": "a.root,NULL,b.root", "scopeOut": "s1,s2,s3"})
     assert [f.did for f in files.outdata] == ["s1:a.root", "s3:b.root"]
+
+
+def test_one_input_name_in_two_scopes_is_refused():
+    """Both would be written to `<workdir>/a.root`: one would silently replace the other."""
+    with pytest.raises(BadJobDescription) as info:
+        files_from_job({"inFiles": "a.root,a.root", "scopeIn": "s1,s2"})
+    assert "'inFiles'" in info.value.message and "'s1'" in info.value.message and "'s2'" in info.value.message
