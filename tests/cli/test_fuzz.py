@@ -336,6 +336,7 @@ copy_args = st.tuples(
         max_size=2,
     ),
 ).map(lambda t: ["copy", t[0], t[1], *[w for pair in t[2] for w in pair]])
+# (--debug is left out: it shows tracebacks on purpose.)
 arguments = st.one_of(
     copy_args,
     st.lists(locations, min_size=1, max_size=3).map(lambda paths: ["checksum", *paths]),
@@ -345,7 +346,7 @@ arguments = st.one_of(
     st.tuples(st.sampled_from(["stage-in", "stage-out"]), locations, options).map(
         lambda t: [t[0], t[1], *[w for pair in t[2] for w in pair]]
     ),
-    st.lists(st.one_of(st.sampled_from(["copy", "site", "-w", "--debug", "--version", "-h", "init"]), locations)),
+    st.lists(st.one_of(st.sampled_from(["copy", "site", "-w", "--version", "-h", "init"]), locations)),
 )
 
 
