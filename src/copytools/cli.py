@@ -26,6 +26,7 @@ from .filespec import FileSpec, files_from_job, parse_checksum
 from .gfaltool import environment as gfal_environment
 from .interrupts import stop_on_signals
 from .localsite import default_directory, init_site
+from .names import shown
 from .plan import PlanEntry, plan_stage_in, plan_stage_out
 from .report import build_report, write_report
 from .site import load_queue, load_storages, read_json
@@ -185,7 +186,10 @@ def _site_parts(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     site = init_site(args.site) if not (args.queue and args.storages) else None
     queue = load_queue(args.queue) if args.queue else site.queue  # type: ignore[union-attr]
     storages = load_storages(args.storages) if args.storages else site.storages  # type: ignore[union-attr]
-    catalog: Any = LocalCatalog(args.catalog) if args.catalog else (site.catalog if site else None)
+    try:
+        catalog: Any = LocalCatalog(args.catalog) if args.catalog else (site.catalog if site else None)
+    except CopytoolsError as exc:
+        raise UsageError(f"--catalog: {exc.message}. Give the path of an SQLite file that can be written.") from None
     if args.rucio_host:
         from .rucio_catalog import RucioCatalog
 
@@ -198,8 +202,42 @@ def _print_plan(console: Console, title: str, entries: list[PlanEntry]) -> None:
     print_rows(console, f"plan: {title} (dry run, nothing changed)", ("file", "copytool", "from", "to", "why"), rows)
 
 
+def _workdir(path: str, create: bool, required: bool) -> str:
+    """The work directory as an absolute path; made when `create` and missing, refused when `required`."""
+    workdir = os.path.abspath(path)
+    if os.path.isdir(workdir):
+        return workdir
+    if os.path.lexists(workdir):
+        raise UsageError(f"work directory {workdir} is not a directory. Choose another --workdir.")
+    if required:
+        raise UsageError(f"work directory {workdir} does not exist; stage-out reads the outputs from it.")
+    if not create:
+        return workdir
+    try:
+        os.makedirs(workdir, exist_ok=True)  # another run may make it at the same moment
+    except OSError as exc:
+        raise UsageError(f"cannot create work directory {workdir}: {exc.strerror}. Choose another --workdir.") from None
+    return workdir
+
+
+def _check_writable_file(option: str, path: str) -> None:
+    """Refuse, before anything runs, an output file whose folder is missing or which is a directory."""
+    target = os.path.abspath(path)
+    folder = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise UsageError(f"{option} {target} is a directory; give the path of a file.")
+    if not os.path.isdir(folder):
+        raise UsageError(f"{option} {target}: the folder {folder} does not exist. Create it or choose another path.")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{option} {target}: the folder {folder} is not writable. Choose another path.")
+
+
 def _transfer(args: argparse.Namespace, console: Console) -> int:
     stagein = args.command == "stage-in"
+    if args.report:
+        _check_writable_file("--report", args.report)
+    if args.traces not in ("", "off") and not args.traces.startswith(("http://", "https://")):
+        _check_writable_file("--traces", args.traces)
     job = _load_job(args.job)
     try:
         jobfiles = files_from_job(job)
@@ -220,9 +258,7 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         )
     if args.copytool:
         registry.load(args.copytool)
-    workdir = os.path.abspath(args.workdir)
-    if not os.path.isdir(workdir) and not stagein:
-        raise UsageError(f"work directory {workdir} does not exist; stage-out reads the outputs from it.")
+    workdir = _workdir(args.workdir, create=stagein and not args.dry_run, required=not stagein)
     view = ProgressView(console, sum(f.filesize for f in files), len(files), not args.no_progress, args.quiet)
     client_class = StageInClient if stagein else StageOutClient
     job_trace = job_fields(
@@ -249,7 +285,6 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         if args.report:
             write_report(args.report, {"command": args.command, "dry_run": True, "plan": [vars(e) for e in plan]})
         return EXIT_OK if all(e.ok for e in plan) else EXIT_TRANSFER_FAILED
-    os.makedirs(workdir, exist_ok=True)  # another run may make it at the same moment
     traces = sender_for(args.traces, spool=os.path.join(workdir, "unsent_traces.jsonl"))
     client = client_class(queue, storages, traces=traces, **client_parts)
     started = time.monotonic()
@@ -269,18 +304,19 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         traces.close()
     report = build_report(args.command, args.activity, files, client.outcomes, time.monotonic() - started)
     if args.report:
-        write_report(args.report, report)
+        try:
+            write_report(args.report, report)
+        except OSError as exc:
+            raise UsageError(f"cannot write the report {args.report}: {exc.strerror or exc}") from None
     print_summary(console, report, args.quiet)
     failed = [e for e in report["files"] if e["status"] not in ("transferred", "remote_io", "no_transfer")]
-    errors = Console(stderr=True)
     for entry in failed:
-        plain(
-            errors,
+        _say(
             f"FAILED {entry['lfn']} ({entry['copytool'] or 'no copytool'}): "
-            f"error {entry['error_code']} ({entry['state']}): {entry['message']}",
+            f"error {entry['error_code']} ({entry['state']}): {entry['message']}"
         )
     if interrupted.signal:
-        plain(errors, f"interrupted by signal {interrupted.signal}: {len(failed)} file(s) not done")
+        _say(f"interrupted by signal {interrupted.signal}: {len(failed)} file(s) not done")
         return interrupted.exit_status
     return EXIT_TRANSFER_FAILED if failed else EXIT_OK
 
@@ -316,12 +352,12 @@ def _copy(args: argparse.Namespace, console: Console) -> int:
     engine = TransferEngine(tool, direction, engine_options(args, overwrite=args.force))
     (outcome,) = engine.run([Transfer(spec, [Route(args.source, destination)])])
     if spec.status != "transferred":
-        console.print(
-            f"[red]FAILED[/red] error {spec.status_code} ({spec.status_state}): {spec.status_message}", highlight=False
-        )
+        _say(f"FAILED {spec.lfn} ({name}): error {spec.status_code} ({spec.status_state}): {spec.status_message}")
         return EXIT_TRANSFER_FAILED
     console.print(
-        f"copied {outcome.bytes} bytes with {name} in {outcome.seconds:.3f} s to {destination}", highlight=False
+        f"copied {outcome.bytes} bytes with {name} in {outcome.seconds:.3f} s to {destination}",
+        highlight=False,
+        markup=False,
     )
     return EXIT_OK
 
@@ -346,7 +382,7 @@ def _checksum(args: argparse.Namespace, console: Console) -> int:
         try:
             line = f"{calculate_checksum(path, 'adler32')}  {calculate_checksum(path, 'md5')}  {path}"
         except CopytoolsError as exc:
-            plain(Console(stderr=True), f"copytools: {exc.message}")
+            _say(f"copytools: error: {exc.message}")
             status = EXIT_BAD_INPUT
             continue
         plain(console, line)
@@ -406,6 +442,7 @@ def _site(args: argparse.Namespace, console: Console) -> int:
         f"embedded site ready in {site.directory}: queue {site.queue.name}, storage "
         f"{', '.join(site.storages)} at {site.directory}/storage",
         highlight=False,
+        markup=False,
     )
     return EXIT_OK
 
@@ -420,28 +457,67 @@ HANDLERS = {
 }
 
 
+def one_line(text: str) -> str:
+    """A message as one line: line breaks become spaces, other control characters their escapes."""
+    text = " ".join(text.splitlines())
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def _say(line: str) -> None:
+    """Write one line to stderr as it is: no markup, no wrapping."""
+    sys.stderr.write(one_line(line) + "\n")
+    sys.stderr.flush()
+
+
+def _tolerant_output() -> None:
+    """Names that are not valid UTF-8 (e.g. from a file system) are printed escaped instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def _refuse_unusable(args: argparse.Namespace) -> None:
+    """Refuse, by name, an argument no system call takes: a NUL byte, or text the file system cannot encode.
+
+    (A command line itself cannot hold either; a caller of `main` can.)
+    """
+    for option, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if not isinstance(text, str):
+                continue
+            name = option.replace("_", "-")
+            if "\x00" in text:
+                raise UsageError(f"argument {name} contains a NUL byte.")
+            try:
+                os.fsencode(text)
+            except UnicodeError:
+                raise UsageError(f"argument {name} is not text the file system can take: {shown(text)}.") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    _tolerant_output()
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
     console = Console(highlight=False)
-    errors = Console(stderr=True, highlight=False)
     try:
+        _refuse_unusable(args)
         return HANDLERS[args.command](args, console)
     except UsageError as exc:
-        errors.print(f"copytools: error: {exc}", highlight=False)
+        _say(f"copytools: error: {exc}")
         return EXIT_BAD_INPUT
     except CopytoolsError as exc:
         if args.debug:
             raise
-        errors.print(f"copytools: error {exc.code} ({exc.state or 'ERROR'}): {exc.message}", highlight=False)
+        _say(f"copytools: error {exc.code} ({exc.state or 'ERROR'}): {exc.message}")
         return (
             EXIT_BAD_INPUT
             if exc.code in (ErrorCodes.UNKNOWNCOPYTOOL, ErrorCodes.BADQUEUECONFIGURATION)
             else EXIT_TRANSFER_FAILED
         )
     except KeyboardInterrupt:
-        errors.print("copytools: interrupted")
+        _say("copytools: interrupted")
         return 130
 
 

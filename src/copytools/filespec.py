@@ -8,10 +8,11 @@ from typing import Any
 
 from . import checksum as ck
 from .errors import BadJobDescription, ChecksumError, ErrorCodes, UnsafeName
-from .names import check_lfn
+from .names import check_lfn, check_scope, shown, text_reason
 
 DONE_STATUSES = frozenset({"remote_io", "transferred", "no_transfer"})
 DIRECT_ACCESS_SCHEMAS = ("root", "dcache", "dcap", "file", "https")
+MAX_VALUE_CHARACTERS = 1024  # one entry of a job's comma-separated key (a dataset name is at most ~280)
 
 
 def parse_checksum(text: str) -> dict[str, str]:
@@ -111,20 +112,42 @@ class JobFiles:
     logdata: list[FileSpec]
 
 
-def _split(job: dict[str, Any], key: str) -> list[str] | None:
+def _checked(entry: str, key: str, code: int) -> str:
+    """One value from a job, refused when it holds control characters or lone surrogates or is absurdly long."""
+    too_long = len(entry) > MAX_VALUE_CHARACTERS
+    reason = f"it is longer than {MAX_VALUE_CHARACTERS} characters" if too_long else text_reason(entry)
+    if reason:
+        raise BadJobDescription(f"job description key {key!r}: refusing {shown(entry)}: {reason}", code=code)
+    return entry
+
+
+def _split(job: dict[str, Any], key: str, code: int) -> list[str] | None:
+    """The entries of a comma-separated key (a JSON list of strings is taken too), each checked."""
     value = job.get(key)
     if value is None:
         return None
-    if isinstance(value, list):
-        return [str(v) for v in value]
+    if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
+        entries = [str(v) for v in value]
+    elif isinstance(value, str | int):
+        entries = str(value).split(",")
+    else:
+        raise BadJobDescription(f"job description key {key!r} must be a comma-separated string", code=code)
+    return [_checked(entry, key, code) for entry in entries]
+
+
+def _single(job: dict[str, Any], key: str, code: int) -> str:
+    """A key that holds one value (logFile, scopeLog, logGUID), checked."""
+    value = job.get(key)
+    if value is None:
+        return ""
     if not isinstance(value, str | int):
-        raise BadJobDescription(f"job description key {key!r} must be a comma-separated string")
-    return str(value).split(",")
+        raise BadJobDescription(f"job description key {key!r} must be a string", code=code)
+    return _checked(str(value), key, code)
 
 
 def _column(job: dict[str, Any], key: str, count: int, code: int) -> list[str]:
     """Values of one comma-separated key, checked to have one entry per file."""
-    values = _split(job, key)
+    values = _split(job, key, code)
     if values is None or values == [""]:
         return [""] * count
     if len(values) != count:
@@ -155,9 +178,16 @@ def _lfn(text: str, key: str, code: int) -> str:
         raise BadJobDescription(f"job description key {key!r}: {exc.message}", code=code) from None
 
 
+def _scope(text: str, key: str, code: int) -> str:
+    try:
+        return check_scope(text, code=code)
+    except UnsafeName as exc:
+        raise BadJobDescription(f"job description key {key!r}: {exc.message}", code=code) from None
+
+
 def _inputs(job: dict[str, Any]) -> list[FileSpec]:
     code = ErrorCodes.STAGEINFAILED
-    lfns = _split(job, "inFiles") or []
+    lfns = _split(job, "inFiles", code) or []
     count = len(lfns)
     cols = {
         key: _column(job, key, count, code)
@@ -165,12 +195,20 @@ def _inputs(job: dict[str, Any]) -> list[FileSpec]:
     }
     access = "direct" if str(job.get("transferType", "")).lower() == "direct" else "copy"
     files: list[FileSpec] = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # the scope of each LFN listed
     for i, raw in enumerate(lfns):
-        if raw in ("", "NULL") or raw in seen:
+        if raw in ("", "NULL"):
             continue
-        lfn = _lfn(raw, "inFiles", code)
-        seen.add(lfn)
+        lfn, scope = _lfn(raw, "inFiles", code), _scope(cols["scopeIn"][i], "scopeIn", code)
+        if lfn in seen:  # listed again: skipped as the pilot does, unless it would overwrite another file
+            if seen[lfn] != scope:
+                raise BadJobDescription(
+                    f"job description key 'inFiles': {shown(lfn)} is listed in scopes {shown(seen[lfn])} and "
+                    f"{shown(scope)}; both would be written to one file in the work directory",
+                    code=code,
+                )
+            continue
+        seen[lfn] = scope
         try:
             checksum = parse_checksum(cols["checksum"][i])
         except ChecksumError as exc:
@@ -182,7 +220,7 @@ def _inputs(job: dict[str, Any]) -> list[FileSpec]:
             FileSpec(
                 filetype="input",
                 lfn=lfn,
-                scope=cols["scopeIn"][i],
+                scope=scope,
                 guid=cols["GUID"][i],
                 filesize=_size(cols["fsize"][i], "fsize", lfn, code),
                 checksum=checksum,
@@ -197,28 +235,38 @@ def _inputs(job: dict[str, Any]) -> list[FileSpec]:
 
 def _outputs(job: dict[str, Any]) -> tuple[list[FileSpec], list[FileSpec]]:
     code = ErrorCodes.STAGEOUTFAILED
-    lfns = _split(job, "outFiles") or []
+    lfns = _split(job, "outFiles", code) or []
     count = len(lfns)
-    log_lfn = str(job.get("logFile", "") or "")
+    log_lfn = _single(job, "logFile", code)
     datasets = _column(job, "realDatasets", count, code)
     endpoints = _column(job, "ddmEndPointOut", count, code)
     data_count = sum(1 for lfn in lfns if lfn != log_lfn)
     scopes = iter(_column(job, "scopeOut", data_count, code))
     outdata: list[FileSpec] = []
     logdata: list[FileSpec] = []
+    seen: set[str] = set()
     for i, raw in enumerate(lfns):
+        scope = "" if raw == log_lfn else next(scopes)  # every data entry has its scope, NULL ones too
         if raw in ("", "NULL"):
             continue
         lfn = _lfn(raw, "outFiles", code)
         spec = FileSpec(filetype="output", lfn=lfn, dataset=datasets[i], ddmendpoint=endpoints[i])
         if lfn == log_lfn:
-            spec.filetype, spec.scope, spec.guid = "log", str(job.get("scopeLog", "")), str(job.get("logGUID", ""))
+            spec.filetype, spec.scope = "log", _scope(_single(job, "scopeLog", code), "scopeLog", code)
+            spec.guid = _single(job, "logGUID", code)
             logdata.append(spec)
-            continue
-        spec.scope = next(scopes)
-        if ".lib.tgz" in lfn:
-            spec.guid = str(uuid.uuid4()).upper()
-        outdata.append(spec)
+        else:
+            spec.scope = _scope(scope, "scopeOut", code)
+            if ".lib.tgz" in lfn:
+                spec.guid = str(uuid.uuid4()).upper()
+            outdata.append(spec)
+        if spec.did in seen:
+            raise BadJobDescription(
+                f"job description key 'outFiles': {shown(spec.did)} is listed twice; two outputs cannot share "
+                "one name in storage",
+                code=code,
+            )
+        seen.add(spec.did)
     return outdata, logdata
 
 

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 from .catalog import LocalCatalog
+from .errors import BadSiteDescription, CopytoolsError
 from .site import QueueData, StorageData, load_queue, load_storages
 
 STORAGE_NAME = "LOCAL_DISK"
@@ -65,26 +66,39 @@ def _storage_description(storage_root: str) -> dict[str, object]:
 
 
 def init_site(directory: str | None = None, name: str = "LOCAL_QUEUE") -> LocalSite:
-    """Create the embedded site in `directory` (kept as is when it already exists) and load it."""
+    """Create the embedded site in `directory` (kept as is when it already exists) and load it.
+
+    A directory that cannot be made or written raises `BadSiteDescription` naming it.
+    """
     directory = os.path.abspath(directory or default_directory())
     storage_root = os.path.join(directory, "storage")
-    os.makedirs(storage_root, exist_ok=True)
-    for filename, content in (
-        ("queue.json", _queue_description(name)),
-        ("storages.json", _storage_description(storage_root)),
-    ):
-        path = os.path.join(directory, filename)
-        if not os.path.exists(path):
-            with open(path, "w", encoding="utf-8") as stream:
-                json.dump(content, stream, indent=2)
+    try:
+        os.makedirs(storage_root, exist_ok=True)
+        for filename, content in (
+            ("queue.json", _queue_description(name)),
+            ("storages.json", _storage_description(storage_root)),
+        ):
+            path = os.path.join(directory, filename)
+            if not os.path.exists(path):
+                with open(path, "w", encoding="utf-8") as stream:
+                    json.dump(content, stream, indent=2)
+    except OSError as exc:
+        raise BadSiteDescription(
+            f"cannot create the embedded site in {directory}: {exc.strerror or exc}"
+            f"{f' ({exc.filename})' if exc.filename else ''}; choose another directory"
+        ) from None
     return load_site(directory)
 
 
 def load_site(directory: str) -> LocalSite:
     """Load an embedded site created by `init_site`."""
+    try:
+        catalog = LocalCatalog(os.path.join(directory, "catalog.sqlite"))
+    except CopytoolsError as exc:
+        raise BadSiteDescription(f"embedded site {directory}: {exc.message}") from None
     return LocalSite(
         directory=directory,
         queue=load_queue(os.path.join(directory, "queue.json")),
         storages=load_storages(os.path.join(directory, "storages.json")),
-        catalog=LocalCatalog(os.path.join(directory, "catalog.sqlite")),
+        catalog=catalog,
     )

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import BadSiteDescription
+from .names import shown
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off", "none"}
+MAX_INT_DIGITS = 30  # more than any size, id or time-out a description holds
 
 
 def _bool(data: dict[str, Any], key: str, default: bool, where: str) -> bool:
@@ -23,7 +26,7 @@ def _bool(data: dict[str, Any], key: str, default: bool, where: str) -> bool:
     text = str(value).strip().lower()
     if text in _TRUE | _FALSE:
         return text in _TRUE
-    raise BadSiteDescription(f"{where}: field {key!r} must be a boolean, got {value!r}")
+    raise BadSiteDescription(f"{where}: field {key!r} must be a boolean, got {shown(value)}")
 
 
 def _int(data: dict[str, Any], key: str, default: int, where: str) -> int:
@@ -32,8 +35,8 @@ def _int(data: dict[str, Any], key: str, default: int, where: str) -> int:
         return default
     try:
         return int(value)
-    except (TypeError, ValueError):
-        raise BadSiteDescription(f"{where}: field {key!r} must be an integer, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise BadSiteDescription(f"{where}: field {key!r} must be an integer, got {shown(value)}") from None
 
 
 def _mapping(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
@@ -43,8 +46,8 @@ def _mapping(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             value = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            raise BadSiteDescription(f"{where}: field {key!r} is not a valid mapping: {value!r}") from None
+        except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+            raise BadSiteDescription(f"{where}: field {key!r} is not a valid mapping: {shown(value)}") from None
     if not isinstance(value, dict):
         raise BadSiteDescription(f"{where}: field {key!r} must be an object, got {type(value).__name__}")
     return value
@@ -56,8 +59,21 @@ def _name_lists(data: dict[str, Any], key: str, where: str) -> dict[str, list[st
         if isinstance(names, str):
             names = [names]
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise BadSiteDescription(f"{where}: {key}[{activity!r}] must be a list of names, got {names!r}")
+            raise BadSiteDescription(f"{where}: {key}[{activity!r}] must be a list of names, got {shown(names)}")
         result[str(activity)] = list(names)
+    return result
+
+
+def _schemas(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """`acopytools_schemas`: per activity, a list of schemas, or a list per copytool name."""
+    result = _mapping(data, "acopytools_schemas", where)
+    for activity, entry in result.items():
+        lists = entry.values() if isinstance(entry, dict) else [entry]
+        if not all(isinstance(names, list) and all(isinstance(n, str) for n in names) for names in lists):
+            raise BadSiteDescription(
+                f"{where}: acopytools_schemas[{shown(activity)}] must be a list of schemas or "
+                f"{{copytool: [schemas]}}, got {shown(entry)}"
+            )
     return result
 
 
@@ -150,7 +166,7 @@ def queue_from_dict(data: dict[str, Any]) -> QueueData:
         site=str(data.get("atlas_site") or data.get("site") or ""),
         type=str(data.get("type") or ""),
         acopytools=_name_lists(data, "acopytools", where),
-        acopytools_schemas=_mapping(data, "acopytools_schemas", where),
+        acopytools_schemas=_schemas(data, where),
         copytools=copytools,
         astorages=_name_lists(data, "astorages", where),
         direct_access_lan=_bool(data, "direct_access_lan", False, where),
@@ -170,7 +186,7 @@ def _protocols(value: Any, where: str) -> list[dict[str, Any]]:
         raise BadSiteDescription(f"{where} must be a list of protocol objects")
     for protocol in value:
         if not isinstance(protocol, dict) or not isinstance(protocol.get("endpoint"), str):
-            raise BadSiteDescription(f"{where}: every protocol needs a string 'endpoint', got {protocol!r}")
+            raise BadSiteDescription(f"{where}: every protocol needs a string 'endpoint', got {shown(protocol)}")
     return value
 
 
@@ -203,15 +219,39 @@ def storages_from_dict(data: dict[str, Any]) -> dict[str, StorageData]:
     return {name: storage_from_dict(name, entry) for name, entry in data.items()}
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits is too long")
+    return int(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def read_json(path: str | os.PathLike[str], what: str) -> Any:
-    """Parse a JSON file, with an error that names the file and the problem."""
+    """Parse a JSON file, with an error that names the file and the problem.
+
+    Strict JSON only: UTF-8 text, no NaN or Infinity, numbers Python can hold, nesting Python can follow.
+    """
+    where = os.fspath(path)
     try:
         with open(path, encoding="utf-8") as stream:
-            return json.load(stream)
+            return json.load(stream, parse_float=_finite, parse_int=_bounded_int, parse_constant=_no_constant)
     except OSError as exc:
-        raise BadSiteDescription(f"cannot read {what} {os.fspath(path)}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise BadSiteDescription(f"{what} {os.fspath(path)} is not valid JSON: {exc}") from None
+        raise BadSiteDescription(f"cannot read {what} {where}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BadSiteDescription(f"{what} {where} is not UTF-8 text: byte {exc.start}: {exc.reason}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise BadSiteDescription(f"{what} {where} is not valid JSON: {reason}") from None
 
 
 def load_queue(path: str | os.PathLike[str]) -> QueueData:

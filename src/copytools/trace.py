@@ -126,12 +126,21 @@ class NoTraces:
 
 
 class _BackgroundSender:
-    """Delivers traces from a queue on a daemon thread, so `send` returns at once."""
+    """Delivers traces from a queue on a daemon thread, so `send` returns at once.
+
+    Every report handed over ends delivered or spooled, never neither: a report stays pending until
+    its delivery succeeds or it is spooled, and `close` spools whatever is still pending when its time
+    is up, the report being delivered at that moment included (it may then arrive twice, never zero times).
+    """
 
     def __init__(self, deliver: Callable[[dict[str, Any]], None], spool: str | None) -> None:
         self._deliver = deliver
         self._spool = spool
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._pending: dict[int, dict[str, Any]] = {}
+        self._count = 0
+        self.closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="trace-sender", daemon=True)
         self._thread.start()
 
@@ -140,18 +149,38 @@ class _BackgroundSender:
         if report is None:
             log.warning("trace not sent: eventType, localSite and remoteSite are required")
             return
-        self._queue.put(report)
+        with self._lock:
+            if not self.closed.is_set():
+                self._count += 1
+                self._pending[self._count] = report
+                self._queue.put(self._count)
+                return
+        self._write_spool(report)  # too late to send: keep it
+
+    def _take(self, key: int) -> dict[str, Any] | None:
+        """The pending report under `key`, now no longer pending; None when `close` took it."""
+        with self._lock:
+            return self._pending.pop(key, None)
 
     def _run(self) -> None:
-        while (report := self._queue.get()) is not None:
+        while (key := self._queue.get()) is not None:
+            with self._lock:
+                report = self._pending.get(key)
+            if report is None:
+                continue
             try:
                 self._deliver(report)
             except Exception as exc:  # a trace must never fail a transfer
                 log.warning("trace could not be delivered (%s); spooling it", exc)
-                self._write_spool(report)
+                report = self._take(key)
+                if report is not None:
+                    self._write_spool(report)
+            else:
+                self._take(key)
 
     def _write_spool(self, report: dict[str, Any]) -> None:
         if not self._spool:
+            log.warning("trace not delivered and no spool file to keep it")
             return
         try:
             append_json_line(self._spool, report)
@@ -159,18 +188,24 @@ class _BackgroundSender:
             log.warning("trace spool %s not writable: %s", self._spool, exc)
 
     def close(self, timeout: float = 5.0) -> None:
+        """Deliver what is pending within `timeout` seconds; spool the rest, the one in flight included."""
         self._queue.put(None)
         self._thread.join(timeout)
-        while not self._queue.empty():  # left over when the time ran out
-            report = self._queue.get_nowait()
-            if report is not None:
-                self._write_spool(report)
+        with self._lock:
+            self.closed.set()
+            left = [self._pending.pop(key) for key in sorted(self._pending)]
+        for report in left:
+            self._write_spool(report)
+
+
+_SPOOL_LOCK = threading.Lock()
 
 
 def append_json_line(path: str, report: dict[str, Any]) -> None:
-    """Append one JSON object as a line."""
-    with open(path, "a", encoding="utf-8") as stream:
-        stream.write(json.dumps(report, sort_keys=True) + "\n")
+    """Append one JSON object as a line (one write, so lines from threads never interleave)."""
+    line = json.dumps(report, sort_keys=True) + "\n"
+    with _SPOOL_LOCK, open(path, "a", encoding="utf-8") as stream:
+        stream.write(line)
 
 
 class FileTraces(_BackgroundSender):
@@ -191,6 +226,8 @@ class HttpTraces(_BackgroundSender):
         body = json.dumps(report).encode()
         headers = {"Content-Type": "application/json", "User-Agent": f"copytools/{__version__}"}
         for attempt in range(1, self.attempts + 1):
+            if self.closed.is_set():
+                raise OSError("the sender was closed; the report is spooled")
             request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")  # noqa: S310
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310

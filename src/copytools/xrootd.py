@@ -55,6 +55,31 @@ def classify(output: str, stagein: bool, exit_code: int | None = None) -> Copyto
     return classify_output(output, stagein)
 
 
+def refused_writes(result: CopyResult, destination: str, stagein: bool) -> CopytoolsError | None:
+    """NOLOCALSPACE when xrdcp says it copied more bytes than the local destination holds, else None.
+
+    A full disk, a quota or a file-size limit cuts xrdcp's writes short, yet it exits 0 and prints the
+    size and checksum of the whole stream: only the file it leaves behind shows that bytes were refused
+    (a plain size mismatch, 1171, would hide the cause).
+    """
+    path = local_path(destination)
+    if path is None or result.size is None:
+        return None
+    try:
+        written = os.stat(path).st_size
+    except OSError:
+        return None
+    if written >= result.size:
+        return None
+    code = ErrorCodes.NOLOCALSPACE if stagein else ErrorCodes.NOREMOTESPACE
+    return CopytoolsError(
+        f"No available space left on disk: xrdcp copied {result.size} bytes but only {written} reached {path} "
+        "(disk full, quota or file size limit)",
+        code=code,
+        state="NO_SPACE",
+    )
+
+
 def split_url(url: str) -> tuple[str, str]:
     """(`host:port`, path) of a root:// URL."""
     parts = urllib.parse.urlsplit(url)
@@ -141,6 +166,13 @@ class XrdcpTool(_RemoteFiles, CommandTool):
     def result(self, output: str) -> CopyResult:
         size, value, kind = parse_checksum_output(output)
         return CopyResult(size=size, checksums={kind: value} if kind and value else {})
+
+    def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        result = super().copy(source, destination, ctx)
+        refused = refused_writes(result, destination, ctx.stagein)
+        if refused is not None:
+            raise refused
+        return result
 
     def classify(self, result: CommandResult, ctx: CopyContext) -> CopytoolsError:
         return classify(result.output, ctx.stagein, result.returncode)

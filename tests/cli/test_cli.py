@@ -176,9 +176,9 @@ def test_copy_and_checksum(tmp_path, env):
     cli("copy", source, f"file://{tmp_path}/c.dat", env=env, check_status=0)
     assert (tmp_path / "c.dat").exists()
     result = cli("copy", source, tmp_path / "d.dat", "--checksum", "ad:00000001", env=env, check_status=12)
-    assert "error 1171" in result.stdout and not (tmp_path / "d.dat").exists()
+    assert "error 1171" in result.stderr and not (tmp_path / "d.dat").exists()
     result = cli("copy", tmp_path / "missing", tmp_path / "e.dat", env=env, check_status=12)
-    assert "error 1331" in result.stdout
+    assert "error 1331" in result.stderr
     result = cli("checksum", source, tmp_path / "b.dat", env=env, check_status=0)
     md5 = calculate_checksum(source, "md5")
     assert result.stdout.splitlines() == [f"{adler}  {md5}  {source}", f"{adler}  {md5}  {tmp_path / 'b.dat'}"]

@@ -115,3 +115,67 @@ def test_duplicates_and_null_inputs_are_skipped():
 )
 def test_direct_access_rule(lfn, mode, turl, expected):
     assert FileSpec(lfn=lfn, accessmode=mode, turl=turl).is_directaccess() is expected
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"scopeOut": "../../../x"}, "scopeOut"),
+        ({"scopeOut": "/abs/dir"}, "scopeOut"),
+        ({"scopeOut": "%2e%2e/%2e%2e/x"}, "scopeOut"),
+        ({"scopeOut": "data#1"}, "scopeOut"),
+        ({"scopeLog": "data?2"}, "scopeLog"),
+        ({"scopeIn": "mc16_13TeV,../up"}, "scopeIn"),
+        ({"scopeOut": "mc\x00"}, "scopeOut"),
+        ({"realDatasets": "mc16.HITS.ds,log\x1b[2J"}, "realDatasets"),
+        ({"GUID": "0A1B-2C,\ud800"}, "GUID"),
+        ({"logGUID": "AB\nCD"}, "logGUID"),
+        ({"logFile": ["not", "a", "name"]}, "logFile"),
+        ({"outFiles": "HITS.01.pool.root.1,x\ud800y"}, "outFiles"),
+        ({"outFiles": "a" * 256 + ",log.01.job.log.tgz.1"}, "outFiles"),
+        ({"outFiles": "a" * 10_000_000}, "outFiles"),
+        ({"inFiles": [["nested"]]}, "inFiles"),
+    ],
+)
+def test_hostile_values_are_refused_naming_the_key(change, key):
+    with pytest.raises(BadJobDescription) as info:
+        files_from_job({**JOB, **change})
+    assert info.value.message.startswith(f"job description key {key!r}")
+    assert len(info.value.message) < 400  # a huge value is not echoed back
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"outFiles": "a.root,b.root,a.root", "scopeOut": "s,s,s", "realDatasets": "", "ddmEndPointOut": ""},
+        {
+            "outFiles": "a.root,log.01.job.log.tgz.1,log.01.job.log.tgz.1",
+            "scopeOut": "s",
+            "realDatasets": "",
+            "ddmEndPointOut": "",
+        },
+    ],
+)
+def test_two_outputs_with_one_name_are_refused(change):
+    with pytest.raises(BadJobDescription) as info:
+        files_from_job({**JOB, **change})
+    assert "'outFiles'" in info.value.message and "listed twice" in info.value.message
+
+
+def test_one_name_in_two_scopes_is_two_outputs():
+    files = files_from_job(
+        {**JOB, "outFiles": "a.root,a.root", "scopeOut": "s1,s2", "realDatasets": "", "ddmEndPointOut": ""}
+    )
+    assert [f.did for f in files.outdata] == ["s1:a.root", "s2:a.root"]
+
+
+def test_null_outputs_keep_the_scopes_aligned():
+    files = files_from_job({"outFiles": "a.root,NULL,b.root", "scopeOut": "s1,s2,s3"})
+    assert [f.did for f in files.outdata] == ["s1:a.root", "s3:b.root"]
+
+
+def test_one_input_name_in_two_scopes_is_refused():
+    """Both would be written to `<workdir>/a.root`: one would silently replace the other."""
+    with pytest.raises(BadJobDescription) as info:
+        files_from_job({"inFiles": "a.root,a.root", "scopeIn": "s1,s2"})
+    assert "'inFiles'" in info.value.message and "'s1'" in info.value.message and "'s2'" in info.value.message

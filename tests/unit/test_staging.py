@@ -15,7 +15,7 @@ from copytools.names import rucio_path
 from copytools.site import queue_from_dict, storages_from_dict
 from copytools.staging import StageInClient, StageOutClient
 from copytools.staging.stagein import resolve_replica
-from copytools.staging.stageout import alternative_of
+from copytools.staging.stageout import alternative_of, destination_url
 from copytools.trace import FileTraces
 
 
@@ -290,3 +290,35 @@ def test_client_location_is_given_to_the_catalog(site, tmp_path):
         )
     ((dids, schemes, location),) = seen
     assert dids == [("s", "f.root")] and "root" in schemes and location is where
+
+
+@pytest.mark.parametrize("scope", ["../../outside", "/abs/outside", "%2e%2e/%2e%2e/outside", "data#1", "data?2"])
+def test_stage_out_never_leaves_the_storage_whatever_the_scope(site, tmp_path, make_file, scope):
+    """A caller's own FileSpec (as the pilot gives) skips the job checks: the URL builder refuses it too."""
+    queue, storages, catalog = site
+    files = outputs(tmp_path / "work", make_file, names=("out1.root",), scope="ok")
+    files[0].scope = scope.replace("/abs", str(tmp_path))
+    client = StageOutClient(queue, storages, catalog=catalog)
+    client.prepare_destinations(files, ["pw"])
+    with pytest.raises(CopytoolsError) as info:
+        client.transfer(files, "pw", workdir=str(tmp_path / "work"))
+    assert info.value.code == ErrorCodes.STAGEOUTFAILED and "refusing scope" in info.value.message
+    assert files[0].status == "failed"
+    written = {p.relative_to(tmp_path).parts[0] for p in tmp_path.rglob("*") if p.is_file()}
+    assert written == {"work", "catalog.sqlite"}  # nothing in the storages, nothing beside them
+    assert catalog.list_replicas([(files[0].scope, "out1.root")]) == []
+
+
+@pytest.mark.parametrize(("scope", "lfn"), [("data#1", "x.root"), ("data", "x#1.root"), ("data", "y?b.root")])
+def test_destination_url_refuses_what_a_url_would_misread(scope, lfn):
+    with pytest.raises(CopytoolsError) as info:
+        destination_url({"endpoint": "root://h:1094/", "path": "/data/rucio/"}, scope, lfn)
+    assert info.value.code == ErrorCodes.STAGEOUTFAILED
+
+
+def test_destination_url_keeps_the_endpoint_query():
+    protocol = {"endpoint": "srm://se:8443/srm/managerv2?SFN=", "path": "/pnfs/rucio/"}
+    assert (
+        destination_url(protocol, "mc16", "f.root")
+        == f"srm://se:8443/srm/managerv2?SFN=/pnfs/rucio/{rucio_path('mc16', 'f.root')}"
+    )

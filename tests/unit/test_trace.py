@@ -143,3 +143,71 @@ def test_file_sender_to_unwritable_place_does_not_raise(tmp_path):
     sender = FileTraces(str(tmp_path / "no" / "dir" / "t.jsonl"))
     sender.send(_complete())
     sender.close()
+
+
+class _ControlledServer:
+    """An HTTP trace server on 127.0.0.1 that fails (500) or hangs (bounded) and records what it took."""
+
+    def __init__(self, mode, hang_limit=10.0):
+        self.accepted = []  # filenames of reports answered with success
+        self.release = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if mode == "hang":
+                    outer.release.wait(hang_limit)  # bounded: a test never waits longer
+                    self.send_response(201)
+                    outer.accepted.append(body["filename"])
+                else:
+                    time.sleep(0.05)
+                    self.send_response(500)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/traces/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _spooled(spool):
+    return [json.loads(line)["filename"] for line in spool.read_text().splitlines()] if spool.exists() else []
+
+
+@pytest.mark.parametrize("mode", ["fail", "hang"])
+def test_no_report_is_lost_when_the_server_fails_or_hangs(tmp_path, mode):
+    """At close, every report is sent or spooled at once: the one being delivered too (issue 13, item 9)."""
+    server = _ControlledServer(mode)
+    spool = tmp_path / "spool.jsonl"
+    sender = HttpTraces(server.url, timeout=5, attempts=3, spool=str(spool))
+    try:
+        names = [f"f{i}.root" for i in range(4)]
+        for name in names:
+            sender.send(_complete(filename=name))
+        time.sleep(0.2)  # the first report is now being delivered (in a request or between retries)
+        started = time.monotonic()
+        sender.close(timeout=0.3)
+        assert time.monotonic() - started < 2  # a dead trace server never holds up the run's end
+        # what a process that exits now leaves: each report delivered or in the spool
+        assert sorted(_spooled(spool) + server.accepted) == names
+    finally:
+        server.stop()
+    time.sleep(0.3)  # the delivery thread, cut short, does not spool the same report again
+    assert sorted(_spooled(spool)) == names
+
+
+def test_reports_after_close_are_spooled(tmp_path):
+    spool = tmp_path / "spool.jsonl"
+    sender = HttpTraces("http://127.0.0.1:9/", timeout=0.2, attempts=1, spool=str(spool))
+    sender.close(timeout=1)
+    sender.send(_complete(filename="late.root"))
+    assert _spooled(spool) == ["late.root"]

@@ -14,6 +14,7 @@ from ..errors import (
     NoStorage,
     NoStorageProtocol,
     StageOutFailure,
+    UnsafeName,
     ZeroFileSize,
 )
 from ..filespec import FileSpec, mark_failed
@@ -23,6 +24,7 @@ from .client import JobContext, StagingClient
 from .routes import output_source, output_transfers
 
 CHECKSUM_TYPE = "adler32"
+URL_SPECIAL = frozenset("?#%")  # a query, a fragment or a percent escape when read in a URL
 
 
 def alternative_of(primary: str, storages: list[str], exclude: list[str] | None = None) -> str | None:
@@ -37,9 +39,15 @@ def alternative_of(primary: str, storages: list[str], exclude: list[str] | None 
 
 
 def destination_url(protocol: dict[str, Any], scope: str, lfn: str) -> str:
-    """`endpoint` + `path` joined with the Rucio deterministic path of the file."""
+    """`endpoint` + `path` joined with the Rucio deterministic path of the file.
+
+    The scope and LFN are checked (`rucio_path`), and checked again here as the URL's tail: nothing a
+    job names may climb out of the storage's path or be read as a URL's query, fragment or escape.
+    """
     path = str(protocol.get("path") or "")
-    relative = rucio_path(scope, lfn)
+    relative = rucio_path(scope, lfn, ErrorCodes.STAGEOUTFAILED)
+    if relative.startswith("/") or ".." in relative.split("/") or set(relative) & URL_SPECIAL:
+        raise UnsafeName(f"refusing destination path {relative!r} for {scope}:{lfn}", code=ErrorCodes.STAGEOUTFAILED)
     return str(protocol.get("endpoint") or "") + (os.path.join(path, relative) if path else relative)
 
 
