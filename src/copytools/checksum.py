@@ -8,7 +8,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
-from zlib_ng.zlib_ng import adler32 as _adler32  # SIMD: about 4x the speed of zlib's, the same values
+try:  # zlib-ng's SIMD adler32: about 4x the speed of zlib's, the same values
+    from zlib_ng.zlib_ng import adler32 as _adler32
+except ImportError:  # e.g. inside a pilot's own environment without copytools' dependencies
+    from zlib import adler32 as _adler32
 
 from .errors import ChecksumError, ErrorCodes
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NoReturn
 
 from rich.console import Console
 
@@ -138,10 +142,27 @@ def _add_transfer_options(parser: argparse.ArgumentParser, default_activity: str
     _add_site_options(parser)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a suggestion for a mistyped command or choice."""
+
+    def error(self, message: str) -> NoReturn:
+        match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if match:
+            choices = re.findall(r"'([^']*)'", match.group(2))
+            close = difflib.get_close_matches(match.group(1), choices, n=1)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="copytools", description="Stage a grid job's files in and out of storage.")
+    parser = _Parser(prog="copytools", description="Stage a grid job's files in and out of storage.")
     parser.add_argument("--version", action="version", version=f"copytools {__version__}")
-    parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
+    parser.add_argument("--debug", action="store_true", help="debug logs and tracebacks")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log each attempt and decision")
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="log lines as text or as JSON objects"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     stage_in = commands.add_parser("stage-in", help="copy a job's input files into its work directory")
     _add_transfer_options(stage_in, "pr")
@@ -278,6 +299,8 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         "options": options,
         "on_event": view,
     }
+    for name in client_class(queue, storages, **client_parts).copytools_for([args.activity, "default"]):
+        registry.load(name)  # a copytool the queue names but nobody knows is bad input (exit 2)
     if args.dry_run:
         planner = plan_stage_in if stagein else plan_stage_out
         plan = planner(client_class(queue, storages, **client_parts), files, args.activity, workdir)  # type: ignore[arg-type]
@@ -499,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     _tolerant_output()
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
+    _configure_logging(args)
     console = Console(highlight=False)
     try:
         _refuse_unusable(args)
@@ -519,6 +542,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("copytools: interrupted")
         return 130
+
+
+class _JsonLines(logging.Formatter):
+    """One JSON object per log line: time, level, logger and message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        return json.dumps(entry)
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    """Logs go to stderr: warnings by default, each attempt with -v, everything with --debug."""
+    handler = logging.StreamHandler(sys.stderr)
+    json_lines = args.log_format == "json"
+    handler.setFormatter(_JsonLines() if json_lines else logging.Formatter("%(levelname)s %(message)s"))
+    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 def run() -> None:

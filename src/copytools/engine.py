@@ -202,6 +202,14 @@ class TransferEngine:
                 if self.options.interrupt.is_set():
                     return self._finish_failed(outcome, self._interrupted(), started)
                 outcome.attempts += 1
+                log.info(
+                    "%s: attempt %d with %s: %s -> %s",
+                    fspec.lfn,
+                    attempt,
+                    self.tool.name,
+                    route.source,
+                    route.destination,
+                )
                 try:
                     outcome.bytes = self._attempt(fspec, route)
                 except CopytoolsError as exc:
@@ -420,7 +428,8 @@ class TransferEngine:
         """
         size = os.stat(temp_local).st_size if temp_local is not None else result.size
         if fspec.filesize and size is not None and size != fspec.filesize:
-            self._mismatch(fspec, f"size mismatch for {fspec.lfn}: expected {fspec.filesize}, got {size} bytes")
+            message = f"size mismatch for {fspec.lfn}: expected {fspec.filesize}, got {size} bytes"
+            self._mismatch(fspec, message, state="SIZE_MISMATCH")
         if not fspec.filesize and size is not None:
             fspec.filesize = size
         if not self.options.verify_checksum or result.same_bytes or not fspec.checksum:
@@ -446,13 +455,14 @@ class TransferEngine:
                     kind,
                 )
 
-    def _mismatch(self, fspec: FileSpec, message: str, kind: str = "adler32") -> None:
+    def _mismatch(self, fspec: FileSpec, message: str, kind: str = "adler32", state: str = "") -> None:
+        """A copy that is not the file: the pilot's checksum-mismatch code (it has none for size alone)."""
         adler = ck.canonical_type(kind) == "adler32"
         if self.stagein:
             code = ErrorCodes.GETADMISMATCH if adler else ErrorCodes.GETMD5MISMATCH
         else:
             code = ErrorCodes.PUTADMISMATCH if adler else ErrorCodes.PUTMD5MISMATCH
-        raise CopytoolsError(message, code=code, state="AD_MISMATCH" if adler else "MD5_MISMATCH")
+        raise CopytoolsError(message, code=code, state=state or ("AD_MISMATCH" if adler else "MD5_MISMATCH"))
 
     def _trace_for(self, fspec: FileSpec, route: Route) -> dict[str, Any]:
         url = route.source if self.stagein else route.destination

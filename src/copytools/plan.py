@@ -43,10 +43,9 @@ def plan_stage_in(client: StageInClient, files: list[FileSpec], activity: str, w
     client.resolve_replicas(files)
     entries = []
     for fspec in files:
-        try:
-            client.choose_replicas([fspec], client.allowed_schemas(name, tool, activities))
-        except CopytoolsError as exc:
-            entries.append(PlanEntry(fspec.lfn, name, "", "", f"error {exc.code}: {exc.message}", ok=False))
+        if client.choose_replicas([fspec], client.allowed_schemas(name, tool, activities)):
+            reason = f"error {fspec.status_code}: {fspec.status_message}"
+            entries.append(PlanEntry(fspec.lfn, name, "", "", reason, ok=False))
             continue
         direct = fspec.is_directaccess(True) and (fspec.direct_access_lan or fspec.direct_access_wan)
         count = len(fspec.replicas or [])

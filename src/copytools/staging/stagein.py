@@ -17,7 +17,7 @@ from ..errors import (
     ReplicasNotFound,
     SizeTooLarge,
 )
-from ..filespec import FileSpec, mark_done
+from ..filespec import FileSpec, mark_done, mark_failed
 from ..tool import Copytool
 from ..trace import for_file
 from .client import JobContext, StagingClient
@@ -58,6 +58,18 @@ def resolve_replica(
     pfns = seen[chosen["ddmendpoint"]]
     surl = next((p for p in pfns if p.startswith("srm://")), pfns[0])
     return {"surl": surl, "ddmendpoint": chosen["ddmendpoint"], "pfn": chosen["pfn"], "domain": domain}
+
+
+def _no_replica_reason(fspec: FileSpec, allowed: list[str] | None) -> str:
+    """Why a file has no usable replica, in words a site administrator can act on."""
+    where = f"lfn={fspec.lfn} (allow_lan={fspec.allow_lan}, allow_wan={fspec.allow_wan})"
+    if not fspec.replicas:
+        return f"No replica found for {where}: the catalog lists none on a disk this job may read"
+    schemes = sorted({r["pfn"].split("://", 1)[0] if "://" in r["pfn"] else "file" for r in fspec.replicas})
+    return (
+        f"No replica found for {where}: its replicas are {', '.join(schemes)} URLs, "
+        f"the copytool takes {', '.join(allowed or ['any'])}"
+    )
 
 
 class StageInClient(StagingClient):
@@ -122,9 +134,14 @@ class StageInClient(StagingClient):
             elif kind in fspec.checksum and not ck.same(kind, fspec.checksum[kind], value):
                 log.warning("%s: %s %s in the job, %s in the catalog", fspec.lfn, kind, fspec.checksum[kind], value)
 
-    def choose_replicas(self, files: list[FileSpec], allowed: list[str] | None) -> None:
-        """Pick one replica per file: LAN before WAN, direct-access schemas preferred when allowed."""
+    def choose_replicas(self, files: list[FileSpec], allowed: list[str] | None) -> list[FileSpec]:
+        """Pick one replica per file: LAN before WAN, direct-access schemas preferred when allowed.
+
+        A file with no usable replica is failed on its own (NOREPLICAS, saying why); the files without
+        one are returned, the others go on.
+        """
         wan_allowed = [s for s in allowed if s in WAN_COPY_SCHEMAS] if allowed else WAN_COPY_SCHEMAS
+        missing = []
         for fspec in files:
             replica = None
             if fspec.allow_lan:
@@ -134,11 +151,12 @@ class StageInClient(StagingClient):
                 primary = DIRECT_WAN_SCHEMAS if fspec.direct_access_wan and fspec.is_directaccess(False) else None
                 replica = resolve_replica(fspec, primary, wan_allowed, "wan")
             if replica is None:
-                raise ReplicasNotFound(
-                    f"No replica found for lfn={fspec.lfn} (allow_lan={fspec.allow_lan}, allow_wan={fspec.allow_wan})"
-                )
+                mark_failed(fspec, ErrorCodes.NOREPLICAS, "NO_REPLICA", _no_replica_reason(fspec, allowed))
+                missing.append(fspec)
+                continue
             fspec.turl, fspec.surl = replica["pfn"], replica["surl"]
             fspec.ddmendpoint, fspec.domain = replica["ddmendpoint"], replica["domain"]
+        return missing
 
     def set_status_for_direct_access(self, files: list[FileSpec]) -> None:
         """Files the payload will read remotely become `remote_io`."""
@@ -179,14 +197,18 @@ class StageInClient(StagingClient):
         """Replicas, choice, direct access and space checks, then the copies."""
         workdir = job.workdir
         schemas = self.allowed_schemas(name, tool, activities)
+        missing: list[FileSpec] = []
         if tool.require_replicas and files:
             if files[0].replicas is None:
                 self.resolve_replicas(files)
-            self.choose_replicas(files, schemas)
+            missing = self.choose_replicas(files, schemas)
             self.set_status_for_direct_access(files)
-        remain = [f for f in files if f.require_transfer()]
-        if not remain:
-            return []
-        if tool.check_availablespace and not (self.queue and self.queue.maxinputsize == -1):
-            self.check_availablespace(remain, workdir)
-        return self.run_engine(tool, input_transfers(remain, tool, workdir, schemas))
+        remain = [f for f in files if f.require_transfer() and f not in missing]
+        outcomes = []
+        if remain:
+            if tool.check_availablespace and not (self.queue and self.queue.maxinputsize == -1):
+                self.check_availablespace(remain, workdir)
+            outcomes = self.run_engine(tool, input_transfers(remain, tool, workdir, schemas))
+        if missing:
+            raise ReplicasNotFound(f"{len(missing)} of {len(files)} files have no replica; {missing[0].status_message}")
+        return outcomes
