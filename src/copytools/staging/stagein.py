@@ -189,4 +189,6 @@ class StageInClient(StagingClient):
             return []
         if tool.check_availablespace and not (self.queue and self.queue.maxinputsize == -1):
             self.check_availablespace(remain, workdir)
-        return self.run_engine(tool, input_transfers(remain, tool, workdir, schemas))
+        transfers = input_transfers(remain, tool, workdir, schemas)
+        with tool.stage_in_batch(remain, workdir) as batch_tool:
+            return self.run_engine(batch_tool, transfers)
