@@ -1,14 +1,20 @@
-"""Stage-out of 200 x 1 MiB to a local xrootd server: copytools, the published pilot, plain xrdcp.
+"""Stage-out of 200 x 1 MiB to a local xrootd server: copytools, the published pilot, the plain command.
 
-copytools goes through its staging client (XRootD bindings): each output is read once, its adler32
-computed from the bytes sent and compared with the server's checksum of what it stored (asked once),
-then renamed from its temporary name; the outputs come without a checksum, as a job's do. The pilot's
-`pilot.copytool.xrdcp.copy_out` runs one xrdcp per file (adler32 printed by xrdcp, compared with the
-one the pilot computed before). One `xrdcp --parallel 8` invocation over all files (no verification,
-no rename) is the speed limit. Runs are interleaved in shuffled order; prints best and median of each,
-the ratios, and the files that failed.
+With `--tool xrdcp` (the default) copytools goes through its staging client with the XRootD bindings:
+each output is read once, its adler32 computed from the bytes sent and compared with the server's
+checksum of what it stored (asked once), then renamed from its temporary name; the outputs come
+without a checksum, as a job's do. The pilot's `pilot.copytool.xrdcp.copy_out` runs one xrdcp per file
+(adler32 printed by xrdcp, compared with the one the pilot computed before). One `xrdcp --parallel 8`
+invocation over all files (no verification, no rename) is the speed limit.
 
-    python benchmarks/bench_xrdcp_stageout.py [--pilot-python .venv-pilot/bin/python] [--concurrency 16]
+With `--tool gfal` the same over root:// with gfal: copytools' `gfal-copy` per file (then its rename),
+the pilot's `pilot.copytool.gfal.copy_out`, and one `gfal-copy --from-file` as the plain command; every
+gfal process gets `GFAL_PYTHONBIN` (the pilot tuned as well).
+
+Runs are interleaved in shuffled order; prints best and median of each, the ratios, and the files
+that failed.
+
+    python benchmarks/bench_xrdcp_stageout.py [--tool xrdcp|gfal] [--concurrency 16] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ for key, value in FAST_FAIL_ENV.items():
 
 from copytools.engine import EngineOptions  # noqa: E402
 from copytools.filespec import FileSpec  # noqa: E402
+from copytools.gfaltool import environment as gfal_environment  # noqa: E402
 from copytools.site import queue_from_dict, storages_from_dict  # noqa: E402
 from copytools.staging import StageOutClient  # noqa: E402
 
@@ -45,8 +52,8 @@ Output = tuple[str, int, str, str]  # lfn, size, local path, adler32
 class Bench:
     """The outputs, the server, and a fresh destination directory for every run."""
 
-    def __init__(self, base: Path, server: XrootdServer, outputs: list[Output]) -> None:
-        self.base, self.server, self.outputs = base, server, outputs
+    def __init__(self, base: Path, server: XrootdServer, outputs: list[Output], tool: str) -> None:
+        self.base, self.server, self.outputs, self.tool = base, server, outputs, tool
         self.runs = 0
         self.failed = 0
 
@@ -57,7 +64,7 @@ class Bench:
 
     def copytools(self, concurrency: int) -> float:
         run = self.destination()
-        queue = queue_from_dict({"nickname": "BENCH", "acopytools": {"pw": ["xrdcp"]}, "astorages": {"pw": ["XRD"]}})
+        queue = queue_from_dict({"nickname": "BENCH", "acopytools": {"pw": [self.tool]}, "astorages": {"pw": ["XRD"]}})
         protocol = {"endpoint": self.server.endpoint(), "path": f"/{self.server.data}/{run}/", "id": 1}
         protocols = {activity: [protocol] for activity in ("write_lan", "write_wan")}
         storages = storages_from_dict({"XRD": {"is_deterministic": True, "arprotocols": protocols}})
@@ -75,13 +82,21 @@ class Bench:
         run = self.destination()
         files = [(lfn, size, path, self.server.url(f"{run}/{lfn}"), adler) for lfn, size, path, adler in self.outputs]
         workdir = tempfile.mkdtemp(prefix="pilot-", dir=self.base)
-        return time_pilot_script(pilot_python, "pilot_xrdcp_copy_out.py", {"workdir": workdir, "files": files})
+        request = {"copytool": self.tool, "workdir": workdir, "files": files}
+        return time_pilot_script(pilot_python, "pilot_copy_out.py", request)
 
     def plain(self) -> float:
-        target = self.server.url(f"{self.destination()}/")
+        run = self.destination()
+        self.server.put(f"{run}/.keep", b"")  # gfal-copy --from-file wants the directory to exist
+        target = self.server.url(f"{run}/")
+        if self.tool == "xrdcp":
+            command = ["xrdcp", "-np", "-f", "--parallel", "8", "--path", *[o[2] for o in self.outputs], target]
+        else:
+            sources = self.base / "sources.txt"
+            sources.write_text("".join(f"file://{o[2]}\n" for o in self.outputs))
+            command = ["gfal-copy", "-f", "--from-file", str(sources), target]
         started = time.perf_counter()
-        command = ["xrdcp", "-np", "-f", "--parallel", "8", "--path", *[o[2] for o in self.outputs], target]
-        subprocess.run(command, check=True)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         return time.perf_counter() - started
 
 
@@ -102,11 +117,14 @@ def summary(label: str, values: list[float]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pilot-python", default=DEFAULT_PILOT_PYTHON)
+    parser.add_argument("--tool", choices=["xrdcp", "gfal"], default="xrdcp")
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--size", type=int, default=1024 * 1024)
     parser.add_argument("--concurrency", type=int, default=16, help="files at once for copytools")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, interleaved")
     args = parser.parse_args()
+    if args.tool == "gfal":
+        os.environ.update(gfal_environment())  # GFAL_PYTHONBIN for every gfal process, the pilot's too
     base = Path(tempfile.mkdtemp(prefix="copytools-bench-xrdout-"))
     os.chmod(base, 0o755)  # noqa: S103 - the xrootd user must reach it
     (base / "server").mkdir()
@@ -115,7 +133,7 @@ def main() -> int:
     times: dict[str, list[float]] = {"plain": [], "copytools": [], "pilot": []}
     try:
         server.put("keep", b"")  # the data directory, owned by the server's user
-        bench = Bench(base, server, make_outputs(base / "outputs", args.files, args.size))
+        bench = Bench(base, server, make_outputs(base / "outputs", args.files, args.size), args.tool)
         runners: dict[str, Callable[[], float | None]] = {
             "plain": bench.plain,
             "copytools": lambda: bench.copytools(args.concurrency),
@@ -133,18 +151,20 @@ def main() -> int:
         f"{args.files} x {args.size} bytes to a local xrootd server; copytools concurrency {args.concurrency}; "
         f"{args.repeat} runs each, shuffled; load average {os.getloadavg()[0]:.2f}"
     )
-    print(summary("plain xrdcp --parallel 8", times["plain"]) + "   (no verification, no rename)")
-    print(summary("copytools (verified)", times["copytools"]) + f"   files failed: {bench.failed}")
+    plain_label = "plain xrdcp --parallel 8" if args.tool == "xrdcp" else "plain gfal-copy --from-file"
+    print(f"{args.tool}:")
+    print(summary(plain_label, times["plain"]) + "   (no verification, no rename)")
+    print(summary(f"copytools {args.tool} (verified)", times["copytools"]) + f"   files failed: {bench.failed}")
     ours, plain = min(times["copytools"]), min(times["plain"])
     print(
-        f"  copytools / plain xrdcp    : {ours / plain:5.2f}x (best), "
+        f"  copytools / plain command  : {ours / plain:5.2f}x (best), "
         f"{statistics.median(times['copytools']) / statistics.median(times['plain']):5.2f}x (median)"
     )
     if not times["pilot"]:
-        print("  pilot xrdcp.copy_out      : not installed (.venv-pilot)")
+        print("  pilot copy_out             : not installed (.venv-pilot)")
     else:
         pilot = min(times["pilot"])
-        print(summary("pilot xrdcp.copy_out", times["pilot"]))
+        print(summary(f"pilot {args.tool}.copy_out", times["pilot"]))
         print(
             f"  pilot / copytools          : {pilot / ours:5.2f}x (best), "
             f"{statistics.median(times['pilot']) / statistics.median(times['copytools']):5.2f}x (median)"
