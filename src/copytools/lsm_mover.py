@@ -7,6 +7,9 @@ The copy is written under a temporary name, its size and checksum verified, then
 0 done; 2 source missing (ENOENT); 17 destination exists (EEXIST, lsm-put without --force);
 28 no space left (ENOSPC); 74 size or checksum mismatch; 1 any other failure; 64 bad usage.
 Messages on stderr use the wording the pilot's error rules recognise.
+
+The engine is imported only once the arguments are parsed: `--version` and usage errors answer at
+the interpreter's start-up cost (a site's probe, `copytools tools`, asks for the version).
 """
 
 from __future__ import annotations
@@ -15,26 +18,14 @@ import argparse
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from .engine import EngineOptions, Route, Transfer, TransferEngine
-from .errors import ChecksumError, ErrorCodes
-from .filespec import FileSpec, parse_checksum
-from .interrupts import stop_on_signals
-from .localcopy import LocalCopy
-from .tool import STAGE_IN, STAGE_OUT, local_path
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .filespec import FileSpec
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_MISMATCH = 0, 1, 64, 74
-EXIT_CODES = {
-    ErrorCodes.MISSINGINPUTFILE: 2,
-    ErrorCodes.NOSUCHFILE: 2,
-    ErrorCodes.FILEEXISTS: 17,
-    ErrorCodes.NOLOCALSPACE: 28,
-    ErrorCodes.NOREMOTESPACE: 28,
-    ErrorCodes.GETADMISMATCH: EXIT_MISMATCH,
-    ErrorCodes.PUTADMISMATCH: EXIT_MISMATCH,
-    ErrorCodes.GETMD5MISMATCH: EXIT_MISMATCH,
-    ErrorCodes.PUTMD5MISMATCH: EXIT_MISMATCH,
-}
 
 log = logging.getLogger("lsm")
 
@@ -48,6 +39,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser(prog: str, put: bool) -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"{prog} (copytools {__version__})")
     parser.add_argument("--size", type=int, default=0, help="expected size in bytes")
     parser.add_argument("--checksum", default="", help="expected checksum, adler32:<hex> or md5:<hex>")
     parser.add_argument("-t", "--token", default="", help="space token (logged)")
@@ -59,8 +51,29 @@ def _parser(prog: str, put: bool) -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_code(error_code: int) -> int:
+    """The mover's exit status for a pilot error code."""
+    from .errors import ErrorCodes
+
+    if error_code in (ErrorCodes.MISSINGINPUTFILE, ErrorCodes.NOSUCHFILE):
+        return 2
+    if error_code == ErrorCodes.FILEEXISTS:
+        return 17
+    if error_code in (ErrorCodes.NOLOCALSPACE, ErrorCodes.NOREMOTESPACE):
+        return 28
+    mismatches = (
+        ErrorCodes.GETADMISMATCH,
+        ErrorCodes.PUTADMISMATCH,
+        ErrorCodes.GETMD5MISMATCH,
+        ErrorCodes.PUTMD5MISMATCH,
+    )
+    return EXIT_MISMATCH if error_code in mismatches else EXIT_FAILED
+
+
 def _message(prog: str, spec: FileSpec, source: str, destination: str) -> str:
     """The failure in words the common error rules classify."""
+    from .errors import ErrorCodes
+
     code = spec.status_code
     if code in (
         ErrorCodes.GETADMISMATCH,
@@ -77,6 +90,13 @@ def _message(prog: str, spec: FileSpec, source: str, destination: str) -> str:
 
 def _run(prog: str, put: bool, argv: list[str] | None) -> int:
     args = _parser(prog, put).parse_args(argv)
+    from .engine import EngineOptions, Route, Transfer, TransferEngine
+    from .errors import ChecksumError
+    from .filespec import FileSpec, parse_checksum
+    from .interrupts import stop_on_signals
+    from .localcopy import LocalCopy
+    from .tool import STAGE_IN, STAGE_OUT, local_path
+
     logging.basicConfig(level=logging.INFO, format=f"{prog}: %(message)s", stream=sys.stderr)
     try:
         checksum = parse_checksum(args.checksum) if args.checksum else {}
@@ -104,7 +124,7 @@ def _run(prog: str, put: bool, argv: list[str] | None) -> int:
         return interrupted.exit_status
     if spec.status != "transferred":
         print(_message(prog, spec, args.source, args.destination), file=sys.stderr)
-        return EXIT_CODES.get(spec.status_code, EXIT_FAILED)
+        return _exit_code(spec.status_code)
     return EXIT_OK
 
 

@@ -35,7 +35,7 @@ def known_names() -> dict[str, str]:
 
 def load(name: str) -> type[Copytool]:
     """The class of a copytool; `UnknownCopytool` when the name is unknown or its class cannot be loaded."""
-    target = known_names().get(name)
+    target = BUILTIN.get(name) or known_names().get(name)
     if target is None:
         raise UnknownCopytool(f"unknown copytool {name!r}; known copytools: {', '.join(sorted(known_names()))}")
     module_name, _, class_name = target.partition(":")

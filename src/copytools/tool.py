@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -206,6 +207,9 @@ class Copytool:
     # True when the tool writes under a temporary name of its own and renames, refusing to overwrite
     # (a site's movers): it gets the final destination as given, and the engine renames nothing.
     own_temporary_names: ClassVar[bool] = False
+    # True when an upload checksums the bytes it reads and fills an output's missing checksum with them
+    # (stage-out then does not read each output beforehand to compute it).
+    checksums_uploads: ClassVar[bool] = False
 
     @classmethod
     def configured(cls, settings: ToolSettings) -> Copytool:
@@ -215,6 +219,14 @@ class Copytool:
     def availability(self) -> tuple[bool, str]:
         """Whether the tool can run here, and why not."""
         return True, ""
+
+    @contextlib.contextmanager
+    def stage_in_batch(self, files: list[Any], workdir: str) -> Iterator[Copytool]:
+        """The copytool the engine runs for this batch of inputs: itself, unless the tool fetches the
+        batch in one call first (into `workdir`) and hands the files over one by one; the engine then
+        verifies each as it would any copy. Whatever the batch left behind is removed on exit.
+        """
+        yield self
 
     def input_source(self, fspec: Any, workdir: str) -> str:
         """Where an input comes from when no replica is chosen ('' when the tool needs one)."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
+import threading
+import time
 import urllib.parse
 from typing import Any
 
-from .checksum import MultiChecksum
+from .checksum import MultiChecksum, canonical_type
 from .classify import classify_output, unreachable
 from .client_timeouts import client_environment, configure_bindings
 from .command_tool import CommandTool
@@ -18,8 +21,13 @@ from .localcopy import create_new
 from .tool import CopyContext, CopyResult, Copytool, ToolSettings, local_path, os_error
 
 READ_CHUNK = 4 * 1024 * 1024
-REQUEST_LIMIT = 60  # seconds one open or read may wait, so a silent server cannot hold a copy past a cancel
+# Seconds one request (open, read, stat, rename, checksum query) may wait: a silent server cannot
+# hold a copy past a cancel.
+REQUEST_LIMIT = 60
+# A checksum query the server refuses (busy computing others) is asked again after these pauses.
+CHECKSUM_RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0)
 FORCE_CLI_ENV = "COPYTOOLS_XRDCP_CLI"  # set to 1 for the xrdcp command even where the bindings import
+log = logging.getLogger(__name__)
 _CHECKSUM_LINE = re.compile(r"(?P<type>md5|adler32):\s*(?P<value>[0-9a-fA-F]+)\s+(?P<url>\S+)\s+(?P<size>\d+)")
 
 
@@ -208,16 +216,83 @@ class _Handler:
         return self.ctx.cancelled
 
 
-class XrdclTool(_RemoteFiles, Copytool):
-    """XRootD's `CopyProcess` in this process (C++ threads, GIL released), end-to-end adler32."""
+class _ServerFiles:
+    """Stat, rename, remove and checksum through the bindings' `FileSystem`: no process per call.
+
+    One `FileSystem` per server, shared by every thread (XRootD multiplexes their requests).
+    """
+
+    def __init__(self) -> None:
+        self._servers: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _server(self, url: str) -> tuple[Any, str]:
+        """The `FileSystem` of the URL's server and the path on it."""
+        host, path = split_url(url)
+        with self._lock:
+            server = self._servers.get(host)
+            if server is None:
+                from XRootD import client
+
+                server = self._servers[host] = client.FileSystem(f"root://{host}")  # type: ignore[no-untyped-call,attr-defined]
+        return server, path
+
+    def exists(self, url: str) -> bool:
+        server, path = self._server(url)
+        status, _ = server.stat(path, timeout=REQUEST_LIMIT)
+        if status.ok:
+            return True
+        if status.errno == 3011:
+            return False
+        raise classify(f"Run: [ERROR] {status.message}", stagein=False)
+
+    def remove(self, url: str) -> None:
+        server, path = self._server(url)
+        server.rm(path, timeout=REQUEST_LIMIT)
+
+    def rename(self, temp_url: str, final_url: str) -> None:
+        server, path = self._server(temp_url)
+        status, _ = server.mv(path, split_url(final_url)[1], timeout=REQUEST_LIMIT)
+        if not status.ok:
+            raise classify(f"Run: [ERROR] {status.message}", stagein=False)
+
+    def remote_checksum(self, url: str, kind: str) -> str | None:
+        """The server's checksum of a file, asked again while the server refuses; None if it has none."""
+        from XRootD.client.flags import QueryCode
+
+        server, path = self._server(url)
+        for delay in (*CHECKSUM_RETRY_DELAYS, None):
+            status, answer = server.query(QueryCode.CHECKSUM, f"{path}?cks.type={kind}", timeout=REQUEST_LIMIT)
+            if status.ok:
+                text: str = answer.rstrip(b"\0").decode(errors="replace")
+                parts = text.split()
+                if len(parts) < 2 or parts[0] != kind:
+                    return None
+                return parts[1].lower().zfill(8) if kind == "adler32" else parts[1].lower()
+            if status.errno == 3011 or delay is None:
+                break
+            log.info("checksum query of %s refused (%s); asking again in %g s", url, status.message, delay)
+            time.sleep(delay)
+        log.warning("no %s from the server for %s: %s", kind, url, status.message)
+        return None
+
+
+class XrdclTool(_ServerFiles, Copytool):
+    """The XRootD bindings in this process: downloads and uploads read here (checksummed in the same pass),
+    the server's checksum and the rename asked through one `FileSystem`; third-party copies by `CopyProcess`.
+    """
 
     name = "xrdcp"
     allowed_schemas = ("root",)
     supports_rename = True
     reports_progress = True
-    in_process = True  # downloads are read here, uploads run in this process's XRootD threads
+    in_process = True  # the bytes of downloads and uploads go through this process
+
+    # Uploads checksum the bytes they send and fill an output's missing checksum: stage-out skips its read.
+    checksums_uploads = True
 
     def __init__(self, setup: str | None = None) -> None:
+        super().__init__()
         self.setup = setup or None
         if bindings_available():
             configure_bindings()
@@ -228,6 +303,9 @@ class XrdclTool(_RemoteFiles, Copytool):
     def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
         if "://" in source and local_path(destination) is not None:
             return self._read(source, destination, ctx)
+        local_source = local_path(source)
+        if local_source is not None and "://" in destination:
+            return self._write(local_source, destination, ctx)
         return self._copy_process(source, destination, ctx)
 
     def _read(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
@@ -261,8 +339,61 @@ class XrdclTool(_RemoteFiles, Copytool):
             remote.close()  # type: ignore[no-untyped-call]
         return CopyResult(size=offset, checksums=running.hexdigests(), streamed=True)
 
+    def _write(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        """Upload by reading the local file here, once: its checksum is computed from the bytes sent.
+
+        The result holds the server's checksum of what it stored and, as `local`, the checksum of the
+        bytes read; the engine checks both against the expected value, which an output without one
+        gets from the bytes read (so the file is not read a second time for it).
+        """
+        from XRootD import client
+        from XRootD.client.flags import AccessMode, OpenFlags
+
+        kinds = tuple(dict.fromkeys((*ctx.kinds, "adler32")))
+        running = MultiChecksum(kinds)
+        remote = client.File()  # type: ignore[no-untyped-call,attr-defined]
+        limit = int(ctx.timeout) + 2
+        mode = AccessMode.UR | AccessMode.UW | AccessMode.GR | AccessMode.OR
+        status, _ = remote.open(  # type: ignore[no-untyped-call]
+            destination, OpenFlags.DELETE | OpenFlags.MAKEPATH, mode, timeout=limit
+        )
+        if not status.ok:
+            raise classify(f"Run: [ERROR] {status.message}", ctx.stagein, getattr(status, "errno", None))
+        offset = 0
+        try:
+            with open(source, "rb") as local:
+                while data := local.read(READ_CHUNK):
+                    status, _ = remote.write(data, offset, timeout=limit)  # type: ignore[no-untyped-call]
+                    if not status.ok:
+                        raise classify(f"Run: [ERROR] {status.message}", ctx.stagein, getattr(status, "errno", None))
+                    running.update(data)
+                    offset += len(data)
+                    ctx.progress(len(data))
+        except OSError as exc:
+            raise os_error(exc, ctx.stagein, source) from None
+        finally:
+            closed, _ = remote.close(timeout=limit)  # type: ignore[no-untyped-call]
+        if not closed.ok:
+            raise classify(f"Run: [ERROR] {closed.message}", ctx.stagein, getattr(closed, "errno", None))
+        sent = running.hexdigests()
+        if ctx.fspec is not None:
+            for kind, value in sent.items():
+                ctx.fspec.checksum.setdefault(kind, value)
+        kind = canonical_type(ctx.kinds[0])
+        checksums = {"local": sent[kind]}
+        stored = self.remote_checksum(destination, kind)
+        if stored is None:
+            raise CopytoolsError(
+                f"the server gave no {kind} of {destination}: the upload cannot be verified",
+                code=ErrorCodes.STAGEOUTFAILED,
+                state="COPY_ERROR",
+                retry=True,
+            )
+        checksums[kind] = stored
+        return CopyResult(size=offset, checksums=checksums)
+
     def _copy_process(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
-        """Upload (or third-party copy) with a CopyProcess and end-to-end adler32."""
+        """A third-party copy with a CopyProcess and end-to-end adler32."""
         from XRootD import client
 
         process = client.CopyProcess()  # type: ignore[no-untyped-call,attr-defined]

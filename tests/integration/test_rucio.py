@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -111,6 +112,71 @@ def test_stage_in_bulk(rucio_server, tmp_path, make_file):
     tool.copy_in_bulk(files, workdir=str(work))
     assert all(f.status == "transferred" for f in files)
     assert all((work / f.lfn).read_bytes() == (tmp_path / f.lfn).read_bytes() for f in files)
+
+
+def _count_download_calls(monkeypatch):
+    """Every DownloadClient.download_pfns call, as the number of files it was given."""
+    from rucio.client.downloadclient import DownloadClient
+
+    calls: list[int] = []
+    download = DownloadClient.download_pfns
+
+    def counting(self, items, *args, **kwargs):
+        calls.append(len(items))
+        return download(self, items, *args, **kwargs)
+
+    monkeypatch.setattr(DownloadClient, "download_pfns", counting)
+    return calls
+
+
+def test_the_staging_client_downloads_a_batch_in_one_rucio_call(rucio_server, tmp_path, make_file, monkeypatch):
+    names = [unique("batch") for _ in range(6)]
+    upload_registered(tmp_path, make_file, names)
+    calls = _count_download_calls(monkeypatch)
+    files = [FileSpec(lfn=n, scope=SCOPE) for n in names]
+    work = tmp_path / "work"
+    work.mkdir()
+    client = StageInClient(queue(), {}, catalog=RucioCatalog())
+    client.transfer(files, "pr", workdir=str(work))
+    assert calls == [len(names)]
+    assert [(f.status, f.status_code) for f in files] == [("transferred", 0)] * len(names)
+    assert all((work / f.lfn).read_bytes() == (tmp_path / f.lfn).read_bytes() for f in files)
+    assert sorted(p.name for p in work.iterdir()) == sorted(names)  # the batch's directory is gone
+
+
+def test_the_engine_checks_each_file_of_a_batch_and_fetches_a_missing_one_alone(
+    rucio_server, tmp_path, make_file, monkeypatch
+):
+    """A file the bulk call brought corrupted fails its check; one it did not bring is downloaded alone."""
+    from copytools import ruciotool
+
+    names = [unique("recheck") for _ in range(3)]
+    upload_registered(tmp_path, make_file, names)
+    bulk = ruciotool.stage_in_bulk
+
+    def corrupting(staging, files, *args, **kwargs):
+        bulk(staging, files, *args, **kwargs)
+        damaged = Path(staging) / names[1]
+        data = bytearray(damaged.read_bytes())
+        data[7] ^= 0xFF
+        damaged.write_bytes(bytes(data))
+        (Path(staging) / names[2]).unlink()
+
+    monkeypatch.setattr(ruciotool, "stage_in_bulk", corrupting)
+    calls = _count_download_calls(monkeypatch)
+    files = [FileSpec(lfn=n, scope=SCOPE) for n in names]
+    work = tmp_path / "work"
+    work.mkdir()
+    client = StageInClient(queue(), {}, catalog=RucioCatalog())
+    client.transfer(files, "pr", raise_exception=False, workdir=str(work))
+    assert [(f.status, f.status_code) for f in files] == [
+        ("transferred", 0),
+        ("failed", ErrorCodes.GETADMISMATCH),
+        ("transferred", 0),
+    ]
+    assert sorted(p.name for p in work.iterdir()) == sorted([names[0], names[2]])
+    assert all((work / n).read_bytes() == (tmp_path / n).read_bytes() for n in (names[0], names[2]))
+    assert calls[0] == 3 and calls[1:] and set(calls[1:]) == {1}
 
 
 def test_download_by_did_without_a_chosen_replica(rucio_server, tmp_path, make_file):

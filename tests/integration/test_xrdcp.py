@@ -204,13 +204,20 @@ def tmp_path_outside() -> str:
     return path
 
 
-@pytest.mark.parametrize("force_cli", ["1", "0"], ids=MODES)
-def test_local_disk_full_is_never_transferred(xrootd_server, tmp_path, force_cli):
-    """xrdcp and the bindings exit 0 with a truncated file when the disk fills; we must not."""
+@pytest.mark.parametrize(
+    ("force_cli", "size_known"), [("1", True), ("0", True), ("1", False)], ids=[*MODES, "cli-size-unknown"]
+)
+def test_local_disk_full_is_never_transferred(xrootd_server, tmp_path, force_cli, size_known):
+    """xrdcp and the bindings exit 0 with a truncated file when the disk fills; we must not.
+
+    xrdcp then prints the source's adler32 and full size, not those of the bytes on disk: without an
+    expected size, only our own read of the local file sees the damage (so it is never skipped).
+    """
     if force_cli == "0":
         pytest.importorskip("XRootD.client")
     data = os.urandom(300_000)
-    url = xrootd_server.put(f"full/{force_cli}.root", data)
+    url = xrootd_server.put(f"full/{force_cli}{size_known}.root", data)
+    filesize = len(data) if size_known else 0
     script = textwrap.dedent(f"""
         import os, resource, signal
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -220,7 +227,7 @@ def test_local_disk_full_is_never_transferred(xrootd_server, tmp_path, force_cli
         from copytools.filespec import FileSpec
         from copytools.tool import ToolSettings
         from copytools.xrootd import XrdcpTool
-        spec = FileSpec(lfn="f.root", filesize={len(data)}, checksum={{"adler32": {adler(data)!r}}})
+        spec = FileSpec(lfn="f.root", filesize={filesize}, checksum={{"adler32": {adler(data)!r}}})
         TransferEngine(XrdcpTool.configured(ToolSettings()), "stage-in", EngineOptions(attempts=1)).run(
             [Transfer(spec, [Route({url!r}, {str(tmp_path / "f.root")!r})])])
         print(spec.status, spec.status_code)
@@ -245,3 +252,77 @@ def test_bindings_count_each_downloaded_byte_once(xrootd_server, tmp_path):
     )
     engine.run([Transfer(spec, [Route(source, str(tmp_path / "one.dat"))])])
     assert spec.status == "transferred" and sum(counted) == len(data)
+
+
+def _stage_out_with_bindings(server, tmp_path, make_file, names, concurrency=16):
+    """Outputs without a checksum staged out through the client with the bindings; the file specs."""
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    for i, name in enumerate(names):
+        make_file(work / name, 300_000 + i * 4099, seed=i)
+    queue, storages, catalog = site_for(server, tmp_path)
+    outputs = [FileSpec(filetype="output", lfn=name, scope="user.up") for name in names]
+    client = StageOutClient(queue, storages, catalog=catalog, options=EngineOptions(concurrency=concurrency))
+    client.prepare_destinations(outputs, ["pw"])
+    client.transfer(outputs, "pw", raise_exception=False, workdir=str(work))
+    return outputs
+
+
+def test_bindings_upload_reads_once_asks_the_server_once_and_runs_no_process(
+    xrootd_server, tmp_path, make_file, monkeypatch
+):
+    """40 outputs at concurrency 16: read once, checksum from the bytes sent, one query, rename in-process."""
+    pytest.importorskip("XRootD.client")
+    monkeypatch.delenv(FORCE_CLI_ENV, raising=False)
+    from copytools import checksum, xrootd
+    from copytools.names import rucio_path
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args}")
+
+    def no_second_read(*args, **kwargs):
+        raise AssertionError("an output was read for its checksum before the upload")
+
+    queries: list[str] = []
+    asked = xrootd._ServerFiles.remote_checksum
+
+    def counting(self, url, kind):
+        queries.append(url)
+        return asked(self, url, kind)
+
+    monkeypatch.setattr(xrootd, "run_command", no_process)
+    monkeypatch.setattr(checksum, "calculate_checksum", no_second_read)
+    monkeypatch.setattr(xrootd._ServerFiles, "remote_checksum", counting)
+    names = [f"up{i:03d}.root" for i in range(40)]
+    outputs = _stage_out_with_bindings(xrootd_server, tmp_path, make_file, names)
+    assert [(f.status, f.status_code) for f in outputs] == [("transferred", 0)] * len(names)
+    assert len(queries) == len(names) and len(set(queries)) == len(names)
+    for fspec in outputs:
+        data = (tmp_path / "work" / fspec.lfn).read_bytes()
+        assert fspec.checksum == {"adler32": adler(data)}
+        stored = xrootd_server.data / "rucio" / rucio_path("user.up", fspec.lfn)
+        assert stored.read_bytes() == data
+        assert not list(stored.parent.glob("*.copytools-part"))
+
+
+def test_bindings_upload_the_server_stored_differently_is_a_mismatch(xrootd_server, tmp_path, make_file, monkeypatch):
+    pytest.importorskip("XRootD.client")
+    monkeypatch.delenv(FORCE_CLI_ENV, raising=False)
+    from copytools import xrootd
+    from copytools.names import rucio_path
+
+    monkeypatch.setattr(xrootd._ServerFiles, "remote_checksum", lambda self, url, kind: "00000001")
+    [fspec] = _stage_out_with_bindings(xrootd_server, tmp_path, make_file, ["bad.root"])
+    assert (fspec.status, fspec.status_code) == ("failed", ErrorCodes.PUTADMISMATCH)
+    stored = xrootd_server.data / "rucio" / rucio_path("user.up", "bad.root")
+    assert not stored.exists() and not list(stored.parent.glob("*.copytools-part"))
+
+
+def test_bindings_upload_without_a_server_checksum_is_not_done(xrootd_server, tmp_path, make_file, monkeypatch):
+    pytest.importorskip("XRootD.client")
+    monkeypatch.delenv(FORCE_CLI_ENV, raising=False)
+    from copytools import xrootd
+
+    monkeypatch.setattr(xrootd._ServerFiles, "remote_checksum", lambda self, url, kind: None)
+    [fspec] = _stage_out_with_bindings(xrootd_server, tmp_path, make_file, ["unverified.root"])
+    assert fspec.status == "failed" and "cannot be verified" in fspec.status_message

@@ -208,7 +208,9 @@ class StageInClient(StagingClient):
         if remain:
             if tool.check_availablespace and not (self.queue and self.queue.maxinputsize == -1):
                 self.check_availablespace(remain, workdir)
-            outcomes = self.run_engine(tool, input_transfers(remain, tool, workdir, schemas))
+            transfers = input_transfers(remain, tool, workdir, schemas)
+            with tool.stage_in_batch(remain, workdir) as batch_tool:
+                outcomes = self.run_engine(batch_tool, transfers)
         if missing:
             raise ReplicasNotFound(f"{len(missing)} of {len(files)} files have no replica; {missing[0].status_message}")
         return outcomes

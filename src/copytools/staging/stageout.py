@@ -100,8 +100,13 @@ class StageOutClient(StagingClient):
             if fspec.ddm_activity is None:
                 fspec.ddm_activity = ["write_lan", "write_wan"] if fspec.ddmendpoint in lan else ["write_wan"]
 
-    def prepare_sources(self, files: list[FileSpec], activities: list[str], workdir: str) -> None:
-        """Each output must exist and be non-empty; its checksum is computed before it leaves."""
+    def prepare_sources(
+        self, files: list[FileSpec], activities: list[str], workdir: str, compute_checksums: bool = True
+    ) -> None:
+        """Each output must exist and be non-empty; its checksum is computed before it leaves.
+
+        With `compute_checksums` False the copytool computes it from the bytes it sends instead.
+        """
         for fspec in files:
             if not fspec.ddmendpoint and not self._mv_configured():
                 raise NoStorage(f"no output RSE defined for file={fspec.lfn}", state="NO_OUTPUTSTORAGE_DEFINED")
@@ -124,7 +129,7 @@ class StageOutClient(StagingClient):
                 mark_failed(fspec, ErrorCodes.ZEROFILESIZE, "ZERO_FILE_SIZE", f"output file has size zero: {fspec.lfn}")
                 raise ZeroFileSize(f"output file has size zero: {fspec.lfn}")
             fspec.surl, fspec.activity = pfn, activities
-            if os.path.isfile(pfn) and CHECKSUM_TYPE not in fspec.checksum:
+            if compute_checksums and os.path.isfile(pfn) and CHECKSUM_TYPE not in fspec.checksum:
                 fspec.checksum[CHECKSUM_TYPE] = ck.calculate_checksum(pfn, CHECKSUM_TYPE)
 
     def resolve_protocol(self, fspec: FileSpec, allowed: list[str] | None, local_dir: str = "") -> dict[str, Any]:
@@ -169,7 +174,7 @@ class StageOutClient(StagingClient):
     ) -> list[Outcome]:
         """Check sources, resolve destinations, then the copies; register what arrived."""
         workdir = job.workdir
-        self.prepare_sources(files, activities, workdir)
+        self.prepare_sources(files, activities, workdir, compute_checksums=not tool.checksums_uploads)
         if tool.require_protocols:
             allowed = self.allowed_schemas(name, tool, activities)
             local_dir = job.output_dir

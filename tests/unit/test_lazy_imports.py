@@ -1,0 +1,75 @@
+"""Start-up cost: `lsm-get --version` and a usage error answer without loading the engine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import copytools
+
+PROBE = """
+import sys
+from copytools import lsm_mover
+try:
+    lsm_mover.get_main(sys.argv[1:])
+except SystemExit as exc:
+    print("exit", exc.code)
+print(sorted(name for name in sys.modules if name.startswith("copytools.")))
+"""
+
+
+def _probe(*argv: str) -> subprocess.CompletedProcess[str]:
+    env = {"PYTHONPATH": str(Path(copytools.__file__).parent.parent), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(("argv", "status"), [(("--version",), 0), (("--size", "x", "a", "b"), 64), ((), 64)])
+def test_version_and_usage_errors_load_no_engine(argv: tuple[str, ...], status: int) -> None:
+    result = _probe(*argv)
+    lines = result.stdout.splitlines()
+    assert f"exit {status}" in lines
+    assert lines[-1] == "['copytools._version', 'copytools.lsm_mover']"
+
+
+def test_version_names_the_mover_and_copytools() -> None:
+    assert f"lsm-get (copytools {copytools.__version__})" in _probe("--version").stdout
+
+
+def test_public_names_still_import_from_the_package() -> None:
+    from copytools import StageInClient, TransferEngine
+
+    assert StageInClient.__name__ == "StageInClient" and TransferEngine.__name__ == "TransferEngine"
+    with pytest.raises(AttributeError):
+        _ = copytools.NoSuchName  # type: ignore[attr-defined]
+
+
+def test_every_public_name_resolves() -> None:
+    assert all(getattr(copytools, name) is not None for name in copytools.__all__)
+
+
+def test_rucio_availability_is_found_without_importing_the_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("rucio")
+    from copytools.ruciotool import RucioTool
+
+    for name in [n for n in sys.modules if n.startswith("rucio.client")]:
+        monkeypatch.delitem(sys.modules, name)
+    assert RucioTool().availability() == (True, "Rucio client API")
+    assert "rucio.client" not in sys.modules
+    monkeypatch.setitem(sys.modules, "rucio", None)
+    available, why = RucioTool().availability()
+    assert not available and "pip install" in why
+
+
+def test_a_builtin_copytool_loads_without_scanning_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    from copytools import registry
+
+    def no_scan(group: str) -> list[object]:
+        raise AssertionError("entry points scanned")
+
+    monkeypatch.setattr(registry, "entry_points", no_scan)
+    assert registry.load("mv").__name__ == "MvTool"
