@@ -280,7 +280,7 @@ def verify_stage_out(fspec: FileSpec) -> bool:
 def _read_summary(path: str, fspec: FileSpec) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as stream:
-            return dict(json.load(stream).get(fspec.did, {}))
+            return dict(json.load(stream).get(f"{fspec.scope}:{fspec.lfn}", {}))
     except (OSError, ValueError) as exc:
         log.warning("upload summary %s unreadable: %s", path, exc)
         return {}
