@@ -18,7 +18,7 @@ from .. import checksum as ck
 from .. import registry
 from ..engine import EngineOptions, Outcome, Route, Transfer, TransferEngine
 from ..errors import CopytoolsError, StageInFailure, StageOutFailure
-from ..filespec import FileSpec
+from ..filespec import FileSpec, mark_failed
 from ..staging.routes import input_transfers, output_transfers
 from ..tool import STAGE_IN, STAGE_OUT, Copytool, ToolSettings, local_path
 from ..trace import TraceSender
@@ -143,10 +143,10 @@ def copy_out(
 
 def fail_before_transfer(fspec: Any, error: CopytoolsError, stagein: bool, kwargs: dict[str, Any]) -> CopytoolsError:
     """Mark a file failed that could not even be tried, send its trace to a pilot's report; return `error`."""
-    outcome = Outcome(fspec, "", status="failed", code=error.code, state=error.state, message=error.message)
-    apply_outcome(fspec, outcome)
+    mark_failed(fspec, error.code, error.state, error.message)
     report = kwargs.get("trace_report")
     if sends_traces(report):
+        outcome = Outcome(fspec, "", status="failed", code=error.code, state=error.state, message=error.message)
         PilotTraces(report, [fspec], stagein).send_outcome(fspec, outcome)
     return error
 

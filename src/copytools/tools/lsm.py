@@ -103,16 +103,11 @@ def copy_out(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     ddmconf = kwargs.get("ddmconf")
     if not ddmconf:
         raise StageOutFailure("copy_out() failed to resolve ddmconf from function arguments", state="COPY_ERROR")
-    tokenless = [f for f in files if not getattr(ddmconf.get(f.ddmendpoint), "token", "")]
-    errors = [
-        fail_before_transfer(
-            fspec,
-            StageOutFailure(f"copy_out() failed to resolve token value for ddmendpoint={fspec.ddmendpoint}"),
-            False,
-            kwargs,
-        )
-        for fspec in tokenless
-    ]
+    errors = []
+    for fspec in files:
+        if not getattr(ddmconf.get(fspec.ddmendpoint), "token", ""):
+            error = StageOutFailure(f"copy_out() failed to resolve token value for ddmendpoint={fspec.ddmendpoint}")
+            errors.append(fail_before_transfer(fspec, error, False, kwargs))
     if errors:
         raise errors[0]
     tool = facade.tool_for("lsm", kwargs)
