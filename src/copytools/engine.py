@@ -412,7 +412,7 @@ class TransferEngine:
         if final_local is None:
             self._remove_remote(target)
             return
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # nothing there, or no directory
             os.unlink(final_local)
 
     def _remove_remote(self, target: str) -> None:

@@ -73,6 +73,8 @@ def rucio_error(error_msg: str, traces: list[dict[str, Any]], stagein: bool) -> 
     if "checksum" in lowered and any(s in lowered for s in ("validation failed", "mismatch", "do not match")):
         code = ErrorCodes.GETADMISMATCH if stagein else ErrorCodes.PUTADMISMATCH
         return CopytoolsError(message, code=code, state="AD_MISMATCH")  # Rucio's own wording
+    if "file already exists" in lowered:  # the name is taken at the storage (Rucio's own wording)
+        return CopytoolsError(message, code=ErrorCodes.FILEEXISTS, state="FILE_EXISTS")
     return classify_output(message, stagein)
 
 
@@ -258,8 +260,10 @@ class RucioTool(Copytool):
             except Exception as exc:
                 raise self._fail(exc, traces, True) from None
             downloaded = os.path.join(private, fspec.lfn)
+            reason = str(traces[0].get("stateReason") or "") if traces else ""
+            if code != 0 and reason and reason != "OK":  # Rucio said why in its trace: classify its reason
+                raise rucio_error(reason, traces, True)
             if code != 0 or not os.path.exists(downloaded):
-                reason = traces[0].get("stateReason") if traces else ""
                 raise CopytoolsError(
                     f"file does not exist: {downloaded} ({reason or 'no reason given'})",
                     code=ErrorCodes.STAGEINFAILED,
@@ -278,8 +282,8 @@ class RucioTool(Copytool):
                 code, _ = stage_out_api(fspec, summary.name, {}, traces, int(ctx.timeout), self.rucio_host)
             except Exception as exc:
                 raise self._fail(exc, traces, False) from None
-            if code != 0:
-                raise self._fail(CopytoolsError(str(traces[0].get("stateReason"))), traces, False)
+            if code != 0:  # Rucio said why in its trace: classify its reason
+                raise rucio_error(str(traces[0].get("stateReason")), traces, False)
             entry = _read_summary(summary.name, fspec)
         finally:
             os.unlink(summary.name)
@@ -296,18 +300,23 @@ class RucioTool(Copytool):
 
 
 def verify_stage_out(fspec: FileSpec) -> bool:
-    """Whether the uploaded file is physically at its storage (asked of the storage, not the catalog)."""
+    """Whether the uploaded file is physically at its storage (asked of the storage, not the catalog).
+
+    Asked through the protocol of the URL it was uploaded to (`turl`), when known: Rucio may have fallen
+    back from the storage's first protocol to another.
+    """
     from rucio.rse import rsemanager
 
     settings = rsemanager.get_rse_info(rse=fspec.ddmendpoint)
-    found = rsemanager.exists(settings, [{"name": fspec.lfn, "scope": fspec.scope}], domain="lan")
+    scheme = fspec.turl.split("://", 1)[0] if "://" in fspec.turl else None
+    found = rsemanager.exists(settings, [{"name": fspec.lfn, "scope": fspec.scope}], domain="lan", scheme=scheme)
     return bool(found)
 
 
 def _read_summary(path: str, fspec: FileSpec) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as stream:
-            return dict(json.load(stream).get(fspec.did, {}))
+            return dict(json.load(stream).get(f"{fspec.scope}:{fspec.lfn}", {}))
     except (OSError, ValueError) as exc:
         log.warning("upload summary %s unreadable: %s", path, exc)
         return {}

@@ -29,9 +29,8 @@ KNOWN_FAILURES = {
     ("test_upload_checksum_mismatch_leaves_nothing_at_the_storage", "rucio"): (
         "RucioTool uploads straight to the final PFN and has no remove(): a rejected upload stays"
     ),
-    ("test_missing_source", "rucio"): "Rucio's 'Source file not found' is reported as 1099, not 1331 MISSING_INPUT",
     ("test_existing_destination_is_not_overwritten_unless_asked", "rucio"): (
-        "RucioTool has no exists(): Rucio refuses an existing file itself (1301), even when overwriting is asked"
+        "RucioTool has no exists(): Rucio refuses an existing file itself (1221), even when overwriting is asked"
     ),
 }
 

@@ -14,6 +14,7 @@ from copytools.errors import CopytoolsError, ErrorCodes
 from copytools.filespec import FileSpec
 from copytools.names import rucio_path
 from copytools.rucio_catalog import RucioCatalog
+from copytools.ruciotool import rucio_error
 from copytools.site import queue_from_dict
 from copytools.staging import StageInClient, StageOutClient
 from copytools.trace import HttpTraces
@@ -308,6 +309,13 @@ def test_helpers():
     error = tool.handle_rucio_error("ignored", report, traces, spec, stagein=True)
     assert error["rcode"] == ErrorCodes.GETADMISMATCH and spec.status == "failed"
     assert report["clientState"] == error["state"]
+    for reason, stagein, code, state in (
+        ("File already exists", False, ErrorCodes.FILEEXISTS, "FILE_EXISTS"),
+        ("[Errno 2] No such file or directory: '/rse/f.root'", True, ErrorCodes.MISSINGINPUTFILE, "MISSING_INPUT"),
+        ("Checksum validation failed", True, ErrorCodes.GETADMISMATCH, "AD_MISMATCH"),
+    ):
+        classified = rucio_error("ignored", [{"stateReason": reason}], stagein)
+        assert (classified.code, classified.state) == (code, state), reason
     os.environ["PILOT_STAGEOUT_ATTEMPTS"] = "3"
     try:
         assert tool.get_number_of_attempts() == 3

@@ -16,7 +16,15 @@ from typing import Any
 
 from copytools.errors import CopytoolsError
 from copytools.filespec import FileSpec
-from copytools.tools._pilot import apply_outcome, pilot_error, send_trace, trace_state
+from copytools.tools._pilot import (
+    PilotTraces,
+    TraceStyle,
+    apply_outcome,
+    pilot_error,
+    raises_pilot_errors,
+    send_trace,
+    trace_state,
+)
 
 HAVE_PILOT = importlib.util.find_spec("pilot") is not None
 needs_pilot = unittest.skipUnless(HAVE_PILOT, "the PanDA pilot is not importable here")
@@ -119,6 +127,35 @@ class PilotErrorWithoutThePilot(unittest.TestCase):
         self.assertIs(pilot_error(error), error)
 
 
+class RaisesPilotErrors(unittest.TestCase):
+    def test_a_copytools_error_leaves_as_the_pilots_when_it_is_there(self) -> None:
+        @raises_pilot_errors
+        def copy_in(files: list[Any], **kwargs: Any) -> list[Any]:
+            raise CopytoolsError("replica gone", code=1331, state="MISSING_INPUT")
+
+        with self.assertRaises(Exception) as caught:
+            copy_in([], workdir="/w")
+        if HAVE_PILOT:
+            from pilot.common.exception import PilotException
+
+            self.assertIsInstance(caught.exception, PilotException)
+            self.assertIsInstance(caught.exception.__cause__, CopytoolsError)
+        else:
+            self.assertIs(type(caught.exception), CopytoolsError)
+        self.assertEqual(caught.exception.get_error_code(), 1331)  # type: ignore[attr-defined]
+
+    def test_other_exceptions_and_results_pass_through(self) -> None:
+        @raises_pilot_errors
+        def copy_out(files: list[Any], **kwargs: Any) -> list[Any]:
+            if not files:
+                raise ValueError("no files")
+            return files
+
+        self.assertEqual(copy_out([1], workdir="/w"), [1])
+        with self.assertRaises(ValueError):
+            copy_out([])
+
+
 class ApplyOutcome(unittest.TestCase):
     def check_failure(self, fspec: Any) -> None:
         fspec.checksum = {"adler32": "0badc0de"}
@@ -200,8 +237,29 @@ class SendTrace(unittest.TestCase):
     def test_stage_out_names_the_local_file(self) -> None:
         sent: list[dict[str, Any]] = []
         fspec = pilot_filespec(filetype="output", lfn="o.root", scope="mc", guid="X", surl="/work/o.root")
-        send_trace(recording_report(sent), fspec, failure(1362), stagein=False, specific_states=False)
+        send_trace(recording_report(sent), fspec, failure(1362), stagein=False, style=TraceStyle(specific_states=False))
         self.assertEqual((sent[0]["url"], sent[0]["clientState"]), ("/work/o.root", "STAGEOUT_ATTEMPT_FAILED"))
+        self.assertEqual((sent[0]["localSite"], sent[0]["remoteSite"]), ("", ""))  # the report's, untouched
+
+    def test_the_rucio_style_names_the_storage_as_both_sites(self) -> None:
+        sent: list[dict[str, Any]] = []
+        fspec = pilot_filespec(filetype="output", lfn="o.root", scope="mc", ddmendpoint="RSE9", surl="/work/o.root")
+        send_trace(recording_report(sent), fspec, Result(), stagein=False, style=TraceStyle(stageout_sites=True))
+        self.assertEqual((sent[0]["localSite"], sent[0]["remoteSite"]), ("RSE9", "RSE9"))
+
+    def test_engine_traces_become_the_pilots_traces(self) -> None:
+        """Each engine trace (one per attempt) fills and sends the pilot's report; unknown files are dropped."""
+        sent: list[dict[str, Any]] = []
+        fspec = pilot_filespec(lfn="a.root", scope="mc", guid="A-B", ddmendpoint="RSE1", turl="root://h//a")
+        traces = PilotTraces(recording_report(sent), [fspec], stagein=True, style=TraceStyle(specific_states=False))
+        traces.send({"filename": "a.root", "clientState": "SERVICE_ERROR", "stateReason": "busy"})
+        traces.send({"filename": "a.root", "clientState": "DONE", "stateReason": "OK"})
+        traces.send({"filename": "other.root", "clientState": "DONE"})
+        self.assertEqual(
+            [(t["filename"], t["clientState"], t["stateReason"], t["guid"]) for t in sent],
+            [("a.root", "STAGEIN_ATTEMPT_FAILED", "busy", "AB"), ("a.root", "DONE", "OK", "AB")],
+        )
+        self.assertEqual(traces.traced, {"a.root"})
 
 
 class SendTraceToADict(unittest.TestCase):

@@ -17,11 +17,6 @@ from .harness import MARKER, PILOT_PYTHON, ROOT, pilot_available
 pytestmark = pytest.mark.skipif(not pilot_available(), reason="the published pilot (.venv-pilot) is not installed")
 
 MODULES = ("mv", "lsm", "xrdcp", "gfal", "rucio")
-# Known today (issue 12); the facade work fixes them.
-TODAY = {
-    "mv": "copy/move/symlink take (src, dst) where the pilot's take (source, destination)",
-    "lsm": "move() defaults options to '' where the pilot's default is None",
-}
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +63,7 @@ def incompatibilities(pilot: list[list[Any]], ours: list[list[Any]]) -> list[str
     return found
 
 
-@pytest.mark.parametrize(
-    "module",
-    [pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=TODAY[m])) if m in TODAY else m for m in MODULES],
-)
+@pytest.mark.parametrize("module", MODULES)
 def test_the_seed_module_accepts_every_call_the_pilots_module_accepts(module: str, signatures: dict[str, Any]):
     pilot, ours = signatures[module]["pilot"], signatures[module]["copytools"]
     problems = {

@@ -67,31 +67,13 @@ def test_the_pilots_mv_tests_pass_with_the_pilots_mv():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            "test_copy_in_invalid",
-            marks=pytest.mark.xfail(
-                strict=True, reason="copytools.errors.StageInFailure is raised, not the pilot's StageInFailure"
-            ),
-        ),
-        pytest.param(
-            "test_copy_out_invalid",
-            marks=pytest.mark.xfail(
-                strict=True, reason="copytools.errors.StageOutFailure is raised, not the pilot's StageOutFailure"
-            ),
-        ),
-        "test_copy_out_cp",  # an empty test in the pilot's suite
-    ],
-)
+@pytest.mark.parametrize("name", MV_PASSING)
 def test_the_pilots_mv_test_passes_with_copytools_mv(name: str, copytools_mv: dict[str, Any]):
     assert copytools_mv[name] == {"outcome": "pass"}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MV_REFUSED))
-@pytest.mark.xfail(strict=True, reason="AttributeError: the pilot's FileSpec has no fail()")
 def test_copytools_mv_refuses_the_inputs_whose_size_is_wrong(name: str, copytools_mv: dict[str, Any]):
     kind, code = MV_REFUSED[name]
     assert (copytools_mv[name]["outcome"], copytools_mv[name]["class"], copytools_mv[name]["code"]) == (

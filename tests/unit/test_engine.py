@@ -104,6 +104,22 @@ def test_missing_destination_directory(tmp_path):
     assert spec.status == "failed" and "Destination directory does not exist" in spec.status_message
 
 
+def test_a_tool_with_its_own_temporary_names_fails_a_destination_under_a_file(tmp_path):
+    """Nothing to clean up where the destination's directory is a file: the file fails, the run goes on."""
+
+    class SiteMover(LocalCopy):
+        own_temporary_names = True
+
+    (tmp_path / "src.root").write_bytes(b"payload")
+    (tmp_path / "blocker").write_text("a file where a directory should be")
+    spec = FileSpec(lfn="f.root")
+    (outcome,) = TransferEngine(SiteMover("cp"), STAGE_IN).run(
+        [Transfer(spec, [Route(str(tmp_path / "src.root"), str(tmp_path / "blocker" / "f.root"))])]
+    )
+    assert (outcome.status, spec.status, spec.status_code) == ("failed", "failed", ErrorCodes.STAGEINFAILED)
+    assert (tmp_path / "blocker").read_text() == "a file where a directory should be"
+
+
 def test_stage_out_creates_storage_directories(tmp_path):
     (tmp_path / "src.root").write_bytes(b"payload")
     spec = FileSpec(filetype="output", lfn="f.root")

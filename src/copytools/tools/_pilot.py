@@ -10,9 +10,11 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import threading
 import time
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from ..errors import CopytoolsError
 
@@ -33,6 +35,8 @@ _PILOT_CLASSES = (
 # report every failure of the transfer command as a generic attempt failure (the pilot's xrdcp).
 CHECKSUM_STATES = frozenset({"AD_MISMATCH", "MD_MISMATCH", "MD5_MISMATCH", "UNKNOWN_CHECKSUM_TYPE"})
 TRANSFERRED = "transferred"
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class FileOutcome(Protocol):
@@ -89,6 +93,22 @@ def pilot_error(error: CopytoolsError) -> Exception:
     return converted
 
 
+def raises_pilot_errors(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Make a seed module's entry point raise `pilot_error(...)` for any copytools error it raises."""
+
+    @functools.wraps(function)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return function(*args, **kwargs)
+        except CopytoolsError as exc:
+            converted = pilot_error(exc)
+            if converted is exc:
+                raise
+            raise converted from exc
+
+    return wrapper
+
+
 def apply_outcome(
     fspec: Any,
     outcome: FileOutcome,
@@ -116,6 +136,22 @@ def apply_outcome(
         fspec.filesize = filesize
 
 
+@dataclass(frozen=True)
+class TraceStyle:
+    """How one of the pilot's copytools fills its traces.
+
+    `specific_states` False (xrdcp): only checksum failures keep their state, any other failure is
+    STAGEIN_ATTEMPT_FAILED / STAGEOUT_ATTEMPT_FAILED. `stageout_sites` (rucio): a stage-out trace names the
+    file's storage as remote site, and as local site unless RUCIO_LOCAL_SITE_ID says otherwise.
+    """
+
+    specific_states: bool = True
+    stageout_sites: bool = False
+
+
+SPECIFIC_STATES = TraceStyle()
+
+
 def trace_state(outcome: FileOutcome, stagein: bool, specific_states: bool = True) -> str:
     """The clientState of a file's trace: DONE, the failure's state, or the generic attempt failure.
 
@@ -130,7 +166,9 @@ def trace_state(outcome: FileOutcome, stagein: bool, specific_states: bool = Tru
     return generic
 
 
-def trace_fields(report: Mapping[str, Any], fspec: Any, stagein: bool) -> dict[str, Any]:
+def trace_fields(
+    report: Mapping[str, Any], fspec: Any, stagein: bool, style: TraceStyle = SPECIFIC_STATES
+) -> dict[str, Any]:
     """The fields the pilot's copytools put in a file's trace before they try it."""
     fields: dict[str, Any] = {
         "filename": fspec.lfn,
@@ -143,23 +181,27 @@ def trace_fields(report: Mapping[str, Any], fspec: Any, stagein: bool) -> dict[s
     if stagein:
         local = os.environ.get("RUCIO_LOCAL_SITE_ID", report.get("localSite")) or fspec.ddmendpoint
         fields.update(localSite=local, remoteSite=fspec.ddmendpoint, url=fspec.turl or fspec.surl)
-    else:
-        fields["url"] = fspec.surl
+        return fields
+    fields["url"] = fspec.surl
+    if style.stageout_sites:
+        fields.update(
+            localSite=os.environ.get("RUCIO_LOCAL_SITE_ID") or fspec.ddmendpoint, remoteSite=fspec.ddmendpoint
+        )
     return fields
 
 
 def send_trace(
-    report: Any, fspec: Any, outcome: FileOutcome, stagein: bool, specific_states: bool = True
+    report: Any, fspec: Any, outcome: FileOutcome, stagein: bool, style: TraceStyle = SPECIFIC_STATES
 ) -> dict[str, Any]:
     """Fill the pilot's trace report (a dict, e.g. its TraceReport) for one file attempt and send it.
 
     Sets the file's fields, then clientState, stateReason ("OK" when done) and timeEnd, and calls
     `report.send()` when the report has one. Returns the fields set.
     """
-    fields = trace_fields(report, fspec, stagein)
+    fields = trace_fields(report, fspec, stagein, style)
     done = outcome.status == TRANSFERRED
     fields.update(
-        clientState=trace_state(outcome, stagein, specific_states),
+        clientState=trace_state(outcome, stagein, style.specific_states),
         stateReason="OK" if done else outcome.message,
         timeEnd=time.time(),
     )
@@ -168,3 +210,55 @@ def send_trace(
     if callable(send):
         send()
     return fields
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt as the engine's trace of it tells: done, or failed with a state and a reason."""
+
+    status: str
+    state: str
+    message: str
+    code: int = 0
+
+    @classmethod
+    def of(cls, trace: Mapping[str, Any]) -> Attempt:
+        state = str(trace.get("clientState") or "")
+        return cls(TRANSFERRED if state == "DONE" else "failed", state, str(trace.get("stateReason") or ""))
+
+
+def sends_traces(report: Any) -> bool:
+    """Whether `report` is a trace report the pilot's copytools send (its TraceReport has `send()`)."""
+    return isinstance(report, dict) and callable(getattr(report, "send", None))
+
+
+class PilotTraces:
+    """A trace sender for the engine that sends each attempt's trace through the pilot's trace report.
+
+    The pilot's copytools fill its one TraceReport with a file's fields and call `send()`, file after file;
+    here each engine trace (one per attempt) does the same, under a lock as the engine runs files in
+    threads. `traced` holds the LFNs that got a trace.
+    """
+
+    def __init__(self, report: Any, files: Collection[Any], stagein: bool, style: TraceStyle = SPECIFIC_STATES) -> None:
+        self.report = report
+        self.files = {fspec.lfn: fspec for fspec in files}
+        self.stagein = stagein
+        self.style = style
+        self.traced: set[str] = set()
+        self._lock = threading.Lock()
+
+    def send(self, trace: dict[str, Any]) -> None:
+        """Send the pilot's trace for the attempt the engine traced (traces of unknown files are dropped)."""
+        fspec = self.files.get(trace.get("filename") or "")
+        if fspec is not None:
+            self.send_outcome(fspec, Attempt.of(trace))
+
+    def send_outcome(self, fspec: Any, outcome: FileOutcome) -> None:
+        """Send the trace of one attempt at `fspec` (or of a file that failed before any attempt)."""
+        with self._lock:
+            send_trace(self.report, fspec, outcome, self.stagein, self.style)
+            self.traced.add(fspec.lfn)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Nothing is pending: every trace was sent when it came."""

@@ -16,6 +16,7 @@ from ..filespec import FileSpec
 from ..gfaltool import GfalTool, environment
 from ..tool import local_path
 from . import facade
+from ._pilot import raises_pilot_errors
 from .facade import run_legacy
 
 # Read by the pilot's data API (its replica choice and checks); copytools itself reads the class.
@@ -57,6 +58,7 @@ def move_all_files_out(files: list[dict[str, Any]], nretries: int = 1) -> tuple[
     return run_legacy(TOOL, files, False, nretries, local_prefix="file://")
 
 
+@raises_pilot_errors
 def copy_in(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Download the chosen replicas with gfal-copy, verifying size and checksum."""
     if not check_for_gfal():
@@ -64,6 +66,7 @@ def copy_in(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     return facade.copy_in(facade.tool_for("gfal", kwargs), files, kwargs)
 
 
+@raises_pilot_errors
 def copy_out(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Upload outputs with gfal-copy to a temporary name, verify, rename."""
     if not check_for_gfal():

@@ -13,10 +13,11 @@ from typing import Any
 
 from ..errors import ErrorCodes, StageInFailure, StageOutFailure
 from ..execute import run_command
-from ..filespec import FileSpec, mark_failed
+from ..filespec import FileSpec
 from ..lsmtool import LsmTool, mover_found
 from . import facade
-from .facade import run_legacy
+from ._pilot import raises_pilot_errors
+from .facade import fail_before_transfer, run_legacy
 
 # Read by the pilot's data API (its replica choice and checks); copytools itself reads the class.
 require_replicas = True
@@ -31,7 +32,7 @@ def check_for_lsm(dst_in: bool = True, setup: str | None = None) -> bool:
 
 
 def move(
-    source: str, destination: str, dst_in: bool = True, copysetup: str = "", options: str = ""
+    source: str, destination: str, dst_in: bool = True, copysetup: str = "", options: str | None = None
 ) -> tuple[int, str, str]:
     """Run `lsm-get` or `lsm-put` once: (exit code, stdout, stderr). `options` is split, not sourced."""
     args = ["lsm-get" if dst_in else "lsm-put", *shlex.split(options or ""), source, destination]
@@ -52,6 +53,7 @@ def move_all_files_out(files: list[dict[str, Any]], nretries: int = 1) -> tuple[
     return run_legacy(LsmTool(), files, False, nretries)
 
 
+@raises_pilot_errors
 def copy_in_old(files: list[dict[str, Any]]) -> None:
     """The pre-FileSpec stage-in entry point: dict entries, no checksum check."""
     if not check_for_lsm(dst_in=True):
@@ -61,6 +63,7 @@ def copy_in_old(files: list[dict[str, Any]]) -> None:
         raise StageInFailure(out or err)
 
 
+@raises_pilot_errors
 def copy_out_old(files: list[dict[str, Any]]) -> None:
     """The pre-FileSpec stage-out entry point: dict entries."""
     if not check_for_lsm(dst_in=False):
@@ -81,24 +84,32 @@ def is_valid_for_copy_out(files: list[FileSpec]) -> bool:
     return all(f.turl and os.path.isfile(f.surl or "") for f in files)
 
 
+@raises_pilot_errors
 def copy_in(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
-    """Fetch the chosen replicas with lsm-get; the copy is checked against the catalog checksum."""
+    """Fetch the chosen replicas with `lsm-get <turl> <workdir>/<lfn>`; the copy is checked against the catalog
+    checksum (and its adler32 recorded when the catalog has none)."""
     tool = facade.tool_for("lsm", kwargs)
     if not check_for_lsm(True, tool.setup if isinstance(tool, LsmTool) else None):
         raise StageInFailure("No LSM tools found")
     return facade.copy_in(tool, files, kwargs)
 
 
+@raises_pilot_errors
 def copy_out(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
-    """Send outputs with lsm-put, giving it the space token of each file's storage."""
+    """Send outputs with `lsm-put ... <local file> <turl>`, giving it the space token of each file's storage.
+
+    Without a token for a file's storage no file is sent: each such file fails (1137) with its trace.
+    """
     ddmconf = kwargs.get("ddmconf")
     if not ddmconf:
         raise StageOutFailure("copy_out() failed to resolve ddmconf from function arguments", state="COPY_ERROR")
+    errors = []
     for fspec in files:
         if not getattr(ddmconf.get(fspec.ddmendpoint), "token", ""):
-            message = f"copy_out() failed to resolve token value for ddmendpoint={fspec.ddmendpoint}"
-            mark_failed(fspec, ErrorCodes.STAGEOUTFAILED, "COPY_ERROR", message)
-            raise StageOutFailure(message, state="COPY_ERROR")
+            error = StageOutFailure(f"copy_out() failed to resolve token value for ddmendpoint={fspec.ddmendpoint}")
+            errors.append(fail_before_transfer(fspec, error, False, kwargs))
+    if errors:
+        raise errors[0]
     tool = facade.tool_for("lsm", kwargs)
     if not check_for_lsm(False, tool.setup if isinstance(tool, LsmTool) else None):
         raise StageOutFailure("No LSM tools found")

@@ -17,6 +17,7 @@ from ..localcopy import COPY_TYPES
 from ..localtools import ARC_PREFIX, MvTool, final_path
 from ..names import check_lfn, path_in
 from ..tool import STAGE_IN, STAGE_OUT
+from ._pilot import raises_pilot_errors
 from .facade import engine_for, run_transfers
 
 # Read by the pilot's data API (its replica choice and checks); copytools itself reads the class.
@@ -48,29 +49,29 @@ def is_valid_for_copy_out(files: list[FileSpec], **kwargs: Any) -> bool:
     return True
 
 
-def _run_one(copy_type: str, src: str, dst: str) -> tuple[int, str, str]:
+def _run_one(copy_type: str, source: str, destination: str) -> tuple[int, str, str]:
     """One local file operation through the engine, as (exit code, stdout, stderr)."""
-    fspec = FileSpec(lfn=os.path.basename(dst))
+    fspec = FileSpec(lfn=os.path.basename(destination))
     engine = engine_for(MvTool(copy_type, copy_type), STAGE_IN, {"concurrency": 1})
-    engine.run([Transfer(fspec, [Route(src, dst)])])
+    engine.run([Transfer(fspec, [Route(source, destination)])])
     if fspec.status == "failed":
         return fspec.status_code, "", fspec.status_message
     return 0, "", ""
 
 
-def copy(src: str, dst: str) -> tuple[int, str, str]:
+def copy(source: str, destination: str) -> tuple[int, str, str]:
     """Copy one file (checksummed, written under a temporary name, then renamed)."""
-    return _run_one("cp", src, dst)
+    return _run_one("cp", source, destination)
 
 
-def move(src: str, dst: str) -> tuple[int, str, str]:
+def move(source: str, destination: str) -> tuple[int, str, str]:
     """Move one file; the source is removed only once the destination is complete."""
-    return _run_one("mv", src, dst)
+    return _run_one("mv", source, destination)
 
 
-def symlink(src: str, dst: str) -> tuple[int, str, str]:
-    """Create `dst` as a symbolic link to `src`."""
-    return _run_one("symlink", src, dst)
+def symlink(source: str, destination: str) -> tuple[int, str, str]:
+    """Create `destination` as a symbolic link to `source`."""
+    return _run_one("symlink", source, destination)
 
 
 def get_dir_path(turl: str, prefix: str = ARC_PREFIX) -> str:
@@ -122,8 +123,12 @@ def move_all_files(
     return 0, "", ""
 
 
+@raises_pilot_errors
 def copy_in(files: list[FileSpec], copy_type: str = "symlink", **kwargs: Any) -> list[FileSpec]:
-    """Bring inputs into the work dir (default: symbolic links, so they do not count in its size)."""
+    """Bring inputs into the work dir (default: symbolic links, so they do not count in its size).
+
+    As the pilot's mv, sends no trace (a `trace_report` is ignored).
+    """
     for fspec in files:
         if kwargs.get("allow_direct_access") and fspec.is_directaccess(ensure_replica=False):
             fspec.status_code = ErrorCodes.BADQUEUECONFIGURATION
@@ -137,6 +142,7 @@ def copy_in(files: list[FileSpec], copy_type: str = "symlink", **kwargs: Any) ->
     workdir = kwargs.pop("workdir", None)
     if not workdir:
         raise StageInFailure("workdir is not specified")
+    kwargs.pop("trace_report", None)
     code, out, _ = move_all_files(
         files, copy_type, workdir, kwargs.pop("jobworkdir", "") or "", bool(kwargs.pop("mvfinaldest", False)), **kwargs
     )
@@ -145,13 +151,18 @@ def copy_in(files: list[FileSpec], copy_type: str = "symlink", **kwargs: Any) ->
     return files
 
 
+@raises_pilot_errors
 def copy_out(files: list[FileSpec], copy_type: str = "mv", **kwargs: Any) -> list[FileSpec]:
-    """Move outputs to the parent of the work dir (or their final destination); write `output.list`."""
+    """Move outputs to the parent of the work dir (or their final destination); write `output.list`.
+
+    As the pilot's mv, sends no trace (a `trace_report` is ignored).
+    """
     if copy_type not in ("cp", "mv"):
         raise StageOutFailure("incorrect method for copy out")
     workdir = kwargs.pop("workdir", None)
     if not workdir:
         raise StageOutFailure("Workdir is not specified")
+    kwargs.pop("trace_report", None)
     code, out, _ = move_all_files(files, copy_type, workdir, "", bool(kwargs.pop("mvfinaldest", False)), **kwargs)
     if code == ErrorCodes.MKDIR:
         raise MKDirFailure(out)

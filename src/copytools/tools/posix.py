@@ -13,6 +13,7 @@ from ..filespec import FileSpec
 from ..localtools import PosixTool
 from ..tool import local_path
 from . import facade
+from ._pilot import raises_pilot_errors
 
 TOOL = PosixTool()
 
@@ -27,11 +28,13 @@ def is_valid_for_copy_out(files: list[FileSpec]) -> bool:
     return all(local_path(f.turl) is not None for f in files)
 
 
+@raises_pilot_errors
 def copy_in(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Copy the chosen replicas into the work directory, verifying size and checksum."""
     return facade.copy_in(TOOL, files, kwargs)
 
 
+@raises_pilot_errors
 def copy_out(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Copy outputs to their storage paths, verifying size and checksum."""
     return facade.copy_out(TOOL, files, kwargs)

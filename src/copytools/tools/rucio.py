@@ -30,6 +30,7 @@ from ..ruciotool import verify_stage_out as verify_stage_out
 from ..staging.routes import input_transfers
 from ..tool import STAGE_IN
 from . import facade
+from ._pilot import TraceStyle, raises_pilot_errors
 
 # Read by the pilot's data API (its replica choice and checks); copytools itself reads the class.
 require_replicas = True
@@ -37,6 +38,8 @@ require_protocols = False
 allowed_schemas = None
 
 log = logging.getLogger(__name__)
+# As the pilot's rucio: a stage-out trace names the file's storage as its sites.
+STORAGE_SITES = TraceStyle(stageout_sites=True)
 
 _get_trace = traces_of
 _stage_in_api = stage_in_api
@@ -89,11 +92,13 @@ def _tool(kwargs: dict[str, Any]) -> RucioTool:
     return RucioTool(str(kwargs.get("rucio_host") or ""), bool(kwargs.get("use_pcache")))
 
 
+@raises_pilot_errors
 def copy_in(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Download each file's chosen replica (or its DID) through Rucio, verified against the catalog."""
-    return facade.copy_in(_tool(kwargs), files, kwargs)
+    return facade.copy_in(_tool(kwargs), files, kwargs, STORAGE_SITES)
 
 
+@raises_pilot_errors
 def copy_in_bulk(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """All files in one Rucio download call, then verified and put in place file by file by the engine."""
     rucio_modules()
@@ -110,12 +115,13 @@ def copy_in_bulk(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
         tool = PrefetchedTool(staging, traces)
         options = dataclasses.replace(kwargs.get("options") or EngineOptions(), attempts=1)
         transfers = input_transfers(files, RucioTool(), workdir, None)
-        facade.run_transfers(tool, STAGE_IN, transfers, {**kwargs, "options": options})
+        facade.run_transfers(tool, STAGE_IN, transfers, {**kwargs, "options": options}, STORAGE_SITES)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return files
 
 
+@raises_pilot_errors
 def copy_out(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Upload outputs with Rucio to their storage; `PILOT_STAGEOUT_ATTEMPTS` tries for transient errors."""
     options = dataclasses.replace(kwargs.get("options") or EngineOptions(), attempts=get_number_of_attempts())
@@ -123,4 +129,4 @@ def copy_out(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
         fspec.surl = (
             fspec.surl or fspec.pfn or os.path.join(str(fspec.workdir or kwargs.get("workdir") or ""), fspec.lfn)
         )
-    return facade.copy_out(_tool(kwargs), files, {**kwargs, "options": options})
+    return facade.copy_out(_tool(kwargs), files, {**kwargs, "options": options}, STORAGE_SITES)

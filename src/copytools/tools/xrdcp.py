@@ -16,6 +16,7 @@ from ..filespec import FileSpec
 from ..xrootd import XrdcpTool, bindings_available, classify, parse_checksum_output
 from ..xrootd import resolve_checksum_option as _cached_checksum_option
 from . import facade
+from ._pilot import TraceStyle, raises_pilot_errors
 from .common import get_timeout
 
 copy_command = "xrdcp"
@@ -24,6 +25,8 @@ require_replicas = True
 allowed_schemas = ["root"]
 
 TOOL = XrdcpTool()
+# As the pilot's xrdcp: a failed copy is traced as a failed attempt, only checksum failures by their state.
+GENERIC_STATES = TraceStyle(specific_states=False)
 
 
 def _resolve_checksum_option(setup: str | None = None, **kwargs: Any) -> str:
@@ -69,11 +72,13 @@ def _client_installed() -> bool:
     return TOOL.availability()[0] or bindings_available()
 
 
+@raises_pilot_errors
 def copy_in(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Download the chosen replicas into the work directory, verifying size and adler32."""
-    return facade.copy_in(facade.tool_for("xrdcp", kwargs), files, kwargs)
+    return facade.copy_in(facade.tool_for("xrdcp", kwargs), files, kwargs, GENERIC_STATES)
 
 
+@raises_pilot_errors
 def copy_out(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Upload outputs to a temporary name at the storage, verify adler32, then rename."""
-    return facade.copy_out(facade.tool_for("xrdcp", kwargs), files, kwargs)
+    return facade.copy_out(facade.tool_for("xrdcp", kwargs), files, kwargs, GENERIC_STATES)
