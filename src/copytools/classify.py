@@ -162,6 +162,11 @@ def unreachable(output: str) -> CopytoolsError | None:
     lowered = output.lower()
     if not any(phrase in lowered for phrase in UNREACHABLE_PHRASES):
         return None
+    return storage_unreachable(output)
+
+
+def storage_unreachable(detail: str) -> CopytoolsError:
+    """1324 for a storage that refused or never answered; another replica may, this one is not retried."""
     return CopytoolsError(
-        f"storage not reachable: {output}", code=ErrorCodes.SERVICENOTAVAILABLE, state="SERVICE_ERROR", retry=False
+        f"storage not reachable: {detail}", code=ErrorCodes.SERVICENOTAVAILABLE, state="SERVICE_ERROR", retry=False
     )

@@ -3,13 +3,17 @@
 XRootD clients (xrdcp, xrdfs, the bindings and gfal's xrootd plugin) wait minutes by default before
 they give up on a server that refuses or never answers. These defaults apply unless the user set the
 variable: the size-based transfer time-out stays the engine's, this only bounds connecting and each
-request.
+request. gfal's HTTP plugin has no such setting (each of its requests to a silent server waits a
+minute), so HTTP storages are asked first whether they answer at all.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import socket
+import ssl
+import urllib.parse
 
 # Environment variable: (the bindings' name for it, the value copytools uses unless the user set one).
 XROOTD_DEFAULTS = {
@@ -37,3 +41,30 @@ def configure_bindings() -> None:
     for key, (name, value) in XROOTD_DEFAULTS.items():
         if key not in os.environ:
             client.EnvPutInt(name, value)  # type: ignore[attr-defined,no-untyped-call]
+
+
+HTTP_SCHEMES = {"http": (80, False), "dav": (80, False), "https": (443, True), "davs": (443, True)}
+PROBE_TIMEOUT = 10.0  # seconds for an HTTP storage to accept a connection (and a TLS handshake)
+
+
+def http_silence(url: str, timeout: float = PROBE_TIMEOUT) -> str:
+    """Why an HTTP(S)/WebDAV storage does not answer ('' when it does, or when the URL is not HTTP).
+
+    Connects and, for https/davs, completes a TLS handshake; nothing is sent or read, and no
+    certificate is judged here (the tool does that when it copies).
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in HTTP_SCHEMES or not parts.hostname:
+        return ""
+    default_port, tls = HTTP_SCHEMES[parts.scheme]
+    try:
+        with socket.create_connection((parts.hostname, parts.port or default_port), timeout=timeout) as sock:
+            if tls:
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+                with context.wrap_socket(sock, server_hostname=parts.hostname):
+                    pass
+    except (OSError, ValueError) as exc:
+        return f"connection error: {parts.hostname}:{parts.port or default_port} did not answer ({exc})"
+    return ""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 
-from .classify import classify_output, unreachable
-from .client_timeouts import client_environment
+from .classify import classify_output, storage_unreachable, unreachable
+from .client_timeouts import client_environment, http_silence
 from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
-from .tool import CopyContext
+from .tool import CopyContext, CopyResult
 
 TIMEOUT_EXIT_CODES = (110, 62)  # ETIMEDOUT, ETIME
 PYTHON_FOR_GFAL = "/usr/bin/python3"  # gfal2-util's launcher starts much faster when told which python
@@ -55,6 +55,13 @@ def classify(result: CommandResult, stagein: bool) -> CopytoolsError:
     return classify_output(output, stagein)
 
 
+def _refuse_silent(url: str) -> None:
+    """Fail at once (1324, not retried) for an HTTP storage that does not answer, instead of gfal's minutes."""
+    silence = http_silence(url)
+    if silence:
+        raise storage_unreachable(silence)
+
+
 class GfalTool(CommandTool):
     """`gfal-copy` per file; `gfal-stat`, `gfal-rename`, `gfal-rm` and `gfal-sum` at the destination."""
 
@@ -77,10 +84,15 @@ class GfalTool(CommandTool):
     def classify(self, result: CommandResult, ctx: CopyContext) -> CopytoolsError:
         return classify(result, ctx.stagein)
 
+    def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        _refuse_silent(source if ctx.stagein else destination)
+        return super().copy(source, destination, ctx)
+
     def _run(self, *args: str) -> CommandResult:
         return run_command(list(args), setup=self.setup, env=environment(), timeout=120)
 
     def exists(self, url: str) -> bool:
+        _refuse_silent(url)
         result = self._run("gfal-stat", url)
         if result.returncode == 0:
             return True
@@ -89,6 +101,7 @@ class GfalTool(CommandTool):
         raise classify(result, stagein=False)
 
     def remove(self, url: str) -> None:
+        _refuse_silent(url)
         self._run("gfal-rm", url)
 
     def rename(self, temp_url: str, final_url: str) -> None:

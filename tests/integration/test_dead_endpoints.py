@@ -46,7 +46,7 @@ def endpoint(request):
     listener.close()
 
 
-CASES = [("xrdcp", "cli"), ("xrdcp", "bindings"), ("gfal", "cli")]
+CASES = [("xrdcp", "cli"), ("xrdcp", "bindings"), ("gfal", "cli"), ("gfal", "davs")]
 
 
 @pytest.mark.parametrize(("name", "how"), CASES, ids=[f"{n}-{h}" for n, h in CASES])
@@ -59,7 +59,7 @@ def test_a_dead_endpoint_fails_within_a_minute(name, how, direction, endpoint, t
     env = {k: v for k, v in os.environ.items() if not k.startswith("XRD_")}
     env["COPYTOOLS_XRDCP_CLI"] = "1" if how == "cli" else "0"
     local = tmp_path / "f.root"
-    remote = f"root://127.0.0.1:{endpoint}//data/f.root"
+    remote = f"{'davs' if how == 'davs' else 'root'}://127.0.0.1:{endpoint}//data/f.root"
     if direction == "stage-out":
         local.write_bytes(b"0123456789")
         source, destination = str(local), remote
