@@ -88,6 +88,11 @@ def refused_writes(result: CopyResult, destination: str, stagein: bool) -> Copyt
     )
 
 
+def status_error(status: Any, stagein: bool) -> CopytoolsError:
+    """The classified error of a failed XRootD bindings call (its status message, its errno)."""
+    return classify(f"Run: [ERROR] {status.message}", stagein, getattr(status, "errno", None))
+
+
 def split_url(url: str) -> tuple[str, str]:
     """(`host:port`, path) of a root:// URL."""
     parts = urllib.parse.urlsplit(url)
@@ -244,7 +249,7 @@ class _ServerFiles:
             return True
         if status.errno == 3011:
             return False
-        raise classify(f"Run: [ERROR] {status.message}", stagein=False)
+        raise status_error(status, stagein=False)
 
     def remove(self, url: str) -> None:
         server, path = self._server(url)
@@ -254,7 +259,7 @@ class _ServerFiles:
         server, path = self._server(temp_url)
         status, _ = server.mv(path, split_url(final_url)[1], timeout=REQUEST_LIMIT)
         if not status.ok:
-            raise classify(f"Run: [ERROR] {status.message}", stagein=False)
+            raise status_error(status, stagein=False)
 
     def remote_checksum(self, url: str, kind: str) -> str | None:
         """The server's checksum of a file, asked again while the server refuses; None if it has none."""
@@ -318,7 +323,7 @@ class XrdclTool(_ServerFiles, Copytool):
         limit = min(int(ctx.timeout) + 2, REQUEST_LIMIT)
         status, _ = remote.open(source, OpenFlags.READ, timeout=limit)  # type: ignore[no-untyped-call]
         if not status.ok:
-            raise classify(f"Run: [ERROR] {status.message}", ctx.stagein, getattr(status, "errno", None))
+            raise status_error(status, ctx.stagein)
         running = MultiChecksum(ctx.kinds)
         offset = 0
         try:
@@ -326,7 +331,7 @@ class XrdclTool(_ServerFiles, Copytool):
                 while True:
                     status, data = remote.read(offset, READ_CHUNK, timeout=limit)  # type: ignore[no-untyped-call]
                     if not status.ok:
-                        raise classify(f"Run: [ERROR] {status.message}", ctx.stagein, getattr(status, "errno", None))
+                        raise status_error(status, ctx.stagein)
                     if not data:
                         break
                     target.write(data)
@@ -352,20 +357,20 @@ class XrdclTool(_ServerFiles, Copytool):
         kinds = tuple(dict.fromkeys((*ctx.kinds, "adler32")))
         running = MultiChecksum(kinds)
         remote = client.File()  # type: ignore[no-untyped-call,attr-defined]
-        limit = int(ctx.timeout) + 2
+        limit = min(int(ctx.timeout) + 2, REQUEST_LIMIT)
         mode = AccessMode.UR | AccessMode.UW | AccessMode.GR | AccessMode.OR
         status, _ = remote.open(  # type: ignore[no-untyped-call]
             destination, OpenFlags.DELETE | OpenFlags.MAKEPATH, mode, timeout=limit
         )
         if not status.ok:
-            raise classify(f"Run: [ERROR] {status.message}", ctx.stagein, getattr(status, "errno", None))
+            raise status_error(status, ctx.stagein)
         offset = 0
         try:
             with open(source, "rb") as local:
                 while data := local.read(READ_CHUNK):
                     status, _ = remote.write(data, offset, timeout=limit)  # type: ignore[no-untyped-call]
                     if not status.ok:
-                        raise classify(f"Run: [ERROR] {status.message}", ctx.stagein, getattr(status, "errno", None))
+                        raise status_error(status, ctx.stagein)
                     running.update(data)
                     offset += len(data)
                     ctx.progress(len(data))
@@ -374,7 +379,7 @@ class XrdclTool(_ServerFiles, Copytool):
         finally:
             closed, _ = remote.close(timeout=limit)  # type: ignore[no-untyped-call]
         if not closed.ok:
-            raise classify(f"Run: [ERROR] {closed.message}", ctx.stagein, getattr(closed, "errno", None))
+            raise status_error(closed, ctx.stagein)
         sent = running.hexdigests()
         if ctx.fspec is not None:
             for kind, value in sent.items():
