@@ -1,8 +1,9 @@
 """The `posix` copytool: replicas and storages reached as local paths or `file://` URLs.
 
 This is the copytool of the embedded local site: stage-in copies a chosen `file://` replica into the
-work directory, stage-out copies an output to its deterministic path at a posix storage. Bytes go
-through this process, so the checksum is computed in the same pass as the copy.
+work directory, stage-out copies an output to its deterministic path at a posix storage. The facade
+over `copytools.localtools.PosixTool`: small files are checksummed in the same pass as the copy, large
+ones by reading back what the kernel copied.
 """
 
 from __future__ import annotations
