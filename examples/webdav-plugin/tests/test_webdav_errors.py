@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -122,3 +124,15 @@ def test_the_entry_point_names_the_class() -> None:
     entries = [e for e in entry_points(group="copytools.tools") if e.name == "webdav"]
     assert [e.value for e in entries] == ["copytools_webdav:WebdavTool"]
     assert entries[0].load() is WebdavTool
+
+
+def test_the_class_loads_without_requests() -> None:
+    """`copytools tools` loads every copytool's class: `requests` waits for the first request."""
+    import copytools
+
+    files = (sys.modules[WebdavTool.__module__].__file__, copytools.__file__)
+    roots = [str(Path(file).parent.parent) for file in files if file]
+    probe = "import sys, copytools_webdav; print(sorted({'requests', 'urllib3'} & set(sys.modules)))"
+    env = {"PYTHONPATH": ":".join(roots)}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.strip() == "[]"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import requests
-import urllib3
+from typing import TYPE_CHECKING
 
 from copytools.errors import CopytoolsError, ErrorCodes
+
+if TYPE_CHECKING:  # loaded with the first request, not with the tool's class
+    import requests
+    import urllib3
 
 
 def _failed(stagein: bool) -> int:
@@ -34,6 +37,9 @@ def from_exception(
     exc: requests.RequestException | urllib3.exceptions.HTTPError, stagein: bool, what: str
 ) -> CopytoolsError:
     """The error for a request that got no usable answer (refused, timed out, cut off)."""
+    import requests
+    import urllib3
+
     message = f"{what}: {exc}"
     if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError):  # connect or read time-out
         code = ErrorCodes.STAGEINTIMEOUT if stagein else ErrorCodes.STAGEOUTTIMEOUT

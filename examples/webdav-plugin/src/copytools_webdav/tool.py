@@ -14,16 +14,16 @@ import re
 import threading
 import urllib.parse
 from collections.abc import Callable
-from typing import Any, BinaryIO, TypeVar
-
-import requests
-import urllib3
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from copytools.checksum import CHUNK_SIZE, MultiChecksum
 from copytools.errors import CopytoolsError, ErrorCodes
 from copytools.tool import Cancelled, CopyContext, CopyResult, Copytool, local_path, os_error
 
 from .errors import from_exception, from_status
+
+if TYPE_CHECKING:  # `requests` loads with the first request: `copytools tools` loads every tool's class
+    import requests
 
 CONNECT_TIMEOUT = 10.0  # seconds to open a connection
 REQUEST_TIMEOUT = 60.0  # seconds to wait for an answer to a request that moves no file
@@ -40,6 +40,8 @@ def http_url(url: str) -> str:
 
 def session() -> requests.Session:
     """A session trusting the grid CA directory and presenting the proxy certificate, when there are."""
+    import requests
+
     http = requests.Session()
     ca_dir = os.environ.get("X509_CERT_DIR")
     if ca_dir and not os.environ.get("REQUESTS_CA_BUNDLE"):
@@ -126,6 +128,9 @@ class WebdavTool(Copytool):
         return cancellable(ctx, lambda: self._upload(path, http_url(destination), ctx))
 
     def _download(self, url: str, stream: BinaryIO, ctx: CopyContext) -> CopyResult:
+        import requests
+        import urllib3
+
         what = f"GET {url}"
         headers = {"Accept-Encoding": "identity"}  # the bytes as stored, so that the checksums hold
         checksums, size = MultiChecksum(ctx.kinds), 0
@@ -144,6 +149,8 @@ class WebdavTool(Copytool):
         return CopyResult(size=size, checksums=checksums.hexdigests(), streamed=True)
 
     def _upload(self, path: str, url: str, ctx: CopyContext) -> CopyResult:
+        import requests
+
         what = f"PUT {url}"
         with session() as http:
             self._make_collection(http, parent(url))
@@ -161,6 +168,8 @@ class WebdavTool(Copytool):
 
     def _make_collection(self, http: requests.Session, url: str) -> None:
         """Create a collection and its missing parents; what cannot be made shows in the PUT's answer."""
+        import requests
+
         if urllib.parse.urlsplit(url).path in ("", "/"):
             return
         try:
@@ -175,6 +184,8 @@ class WebdavTool(Copytool):
 
     def _answer(self, method: str, url: str, stagein: bool = False, **kwargs: Any) -> requests.Response:
         """One request that moves no file; a failure to get an answer is classified."""
+        import requests
+
         with session() as http:
             try:
                 return self._request(http, method, url, **kwargs)
