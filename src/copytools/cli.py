@@ -8,12 +8,9 @@ import json
 import logging
 import os
 import re
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -21,13 +18,13 @@ from rich.console import Console
 
 from . import registry
 from ._version import __version__
+from .availability import tool_availability
 from .catalog import LocalCatalog
 from .checksum import calculate_checksum
 from .console import ProgressView, plain, print_rows, print_summary
 from .engine import EngineOptions, Route, Transfer, TransferEngine
 from .errors import BadJobDescription, CopytoolsError, ErrorCodes
 from .filespec import FileSpec, files_from_job, parse_checksum
-from .gfaltool import environment as gfal_environment
 from .interrupts import stop_on_signals
 from .localsite import default_directory, init_site
 from .names import shown
@@ -53,7 +50,6 @@ SCHEME_TOOLS = {
     "srm": "gfal",
     "gsiftp": "gfal",
 }
-BINARIES = {"xrdcp": "xrdcp", "gfal": "gfal-copy", "gfalcopy": "gfal-copy", "lsm": "lsm-get"}
 
 log = logging.getLogger("copytools")
 
@@ -184,7 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine_options(copy)
     checksum = commands.add_parser("checksum", help="adler32 and md5 of local files")
     checksum.add_argument("files", nargs="+")
-    commands.add_parser("tools", help="which copytools can run here, and why not")
+    tools = commands.add_parser(
+        "tools",
+        help="which copytools can run here, and why not",
+        description="Which copytools can run here, and why not. The tools' commands are asked for their "
+        "versions; an answer is remembered (in $XDG_CACHE_HOME/copytools, at most an hour) while the "
+        "command's file, its interpreter and the environment that chooses them are unchanged.",
+    )
+    tools.add_argument("--recheck", action="store_true", help="ask every command again, remembering nothing")
     site = commands.add_parser("site", help="the embedded local site")
     site_commands = site.add_subparsers(dest="site_command", required=True)
     init = site_commands.add_parser("init", help="create the embedded site (posix storage, queue, catalog)")
@@ -412,49 +415,8 @@ def _checksum(args: argparse.Namespace, console: Console) -> int:
     return status
 
 
-def tool_availability() -> list[tuple[str, str, bool, str]]:
-    """(name, class, available, why) for every known copytool name.
-
-    The tools' commands are asked for their versions all at once, each command once (`gfal` and
-    `gfalcopy` share one), while the classes load; an answer is shown only for a tool whose class
-    loads and says it is available.
-    """
-    known = sorted(registry.known_names().items())
-    commands = {name: BINARIES.get(name, "") for name, _ in known}
-    rows = []
-    with ThreadPoolExecutor(max_workers=len(BINARIES), thread_name_prefix="version-probe") as pool:
-        probes = {binary: pool.submit(_binary_version, binary) for binary in sorted(set(commands.values()) - {""})}
-        for name, target in known:
-            try:
-                tool = registry.load(name)
-            except CopytoolsError as exc:
-                rows.append((name, target, False, exc.message))
-                continue
-            available, why = tool.configured(ToolSettings()).availability()
-            probe = probes.get(commands[name])
-            if available and probe is not None:
-                available, why = probe.result()
-            rows.append((name, target, available, why or "in-process"))
-    return rows
-
-
-def _binary_version(binary: str) -> tuple[bool, str]:
-    """Whether a tool's command is on PATH, with the version it reports."""
-    path = shutil.which(binary)
-    if path is None:
-        return False, f"{binary} not found on PATH"
-    # Run as the tool runs it: gfal-copy's launcher otherwise tries several interpreters (about 0.5 s).
-    env = gfal_environment() if binary == BINARIES["gfal"] else None
-    try:
-        result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=False, env=env)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return False, f"{path} does not run: {exc}"
-    version = (result.stdout or result.stderr).strip().splitlines()
-    return True, f"{path} {version[0] if version else ''}".strip()
-
-
 def _tools(args: argparse.Namespace, console: Console) -> int:
-    rows = [[name, target, "yes" if ok else "no", why] for name, target, ok, why in tool_availability()]
+    rows = [[name, target, "yes" if ok else "no", why] for name, target, ok, why in tool_availability(args.recheck)]
     print_rows(console, "copytools", ("copytool", "class", "available", "details"), rows)
     return EXIT_OK
 

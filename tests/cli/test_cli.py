@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -184,11 +185,23 @@ def test_copy_and_checksum(tmp_path, env):
     assert result.stdout.splitlines() == [f"{adler}  {md5}  {source}", f"{adler}  {md5}  {tmp_path / 'b.dat'}"]
 
 
-def test_tools_table(env):
+def test_tools_table(env, tmp_path):
+    env = dict(env, XDG_CACHE_HOME=str(tmp_path / "cache"))
     result = cli("tools", env=env, check_status=0)
     rows = {line.split("\t")[0]: line.split("\t") for line in result.stdout.splitlines()[1:]}
     assert rows["mv"][1:3] == ["copytools.localtools:MvTool", "yes"] and rows["posix"][2] == "yes"
     assert rows["rucio"][2] in ("yes", "no")
+
+
+def test_tools_remembers_versions_until_told_to_recheck(env, tmp_path):
+    bindir, runs = tmp_path / "bin", tmp_path / "xrdcp.runs"
+    bindir.mkdir()
+    (bindir / "xrdcp").write_text(f'#!/bin/sh\necho run >> "{runs}"\necho "fake xrdcp 9.9"\n')
+    (bindir / "xrdcp").chmod(0o755)
+    env = dict(env, XDG_CACHE_HOME=str(tmp_path / "cache"), PATH=f"{bindir}{os.pathsep}{env['PATH']}")
+    outputs = [cli("tools", *extra, env=env, check_status=0).stdout for extra in ([], [], ["--recheck"])]
+    assert all(f"{bindir / 'xrdcp'} fake xrdcp 9.9" in out for out in outputs)
+    assert len(runs.read_text().splitlines()) == 2  # the second run remembered the answer; --recheck asked
 
 
 def test_site_init(tmp_path, env):

@@ -151,6 +151,7 @@ def test_a_full_local_disk_or_an_existing_file_stops_the_file(tmp_path):
 
 
 def test_rucio_without_its_clients_is_reported_not_crashed(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     for name in ("rucio", "rucio.client"):  # as if not installed, even where another test imported them
         monkeypatch.setitem(sys.modules, name, None)
     rows = {name: (available, why) for name, _, available, why in cli.tool_availability()}
