@@ -1,10 +1,13 @@
-"""Stage-in of 200 x 1 MiB from a local xrootd server: copytools, the published pilot, plain xrdcp.
+"""Stage-in of 200 x 1 MiB from a local xrootd server: copytools, the published pilot, the plain command.
 
-copytools goes through its staging client and verifies every adler32; the pilot's
-`pilot.copytool.xrdcp.copy_in` runs one xrdcp per file; one `xrdcp --parallel 8` invocation over all
-files is the speed limit. Prints the three times and the ratios.
+copytools goes through its staging client and verifies every adler32. With `--tool xrdcp` (the
+default) the pilot's `pilot.copytool.xrdcp.copy_in` runs one xrdcp per file, and one
+`xrdcp --parallel 8` invocation over all files is the speed limit. With `--tool gfal` the same over
+root:// with gfal: copytools' gfal (gfal2's bindings in-process where they load), the pilot's
+`gfal.copy_in` (one `gfal-copy` per file) and one `gfal-copy --from-file`; every gfal process gets
+`GFAL_PYTHONBIN` (the pilot tuned as well). Prints the three times and the ratios.
 
-    python benchmarks/bench_xrdcp_stagein.py [--pilot-python .venv-pilot/bin/python]
+    python benchmarks/bench_xrdcp_stagein.py [--tool xrdcp|gfal] [--pilot-python .venv-pilot/bin/python]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ for key, value in FAST_FAIL_ENV.items():
 from copytools.catalog import LocalCatalog  # noqa: E402
 from copytools.engine import EngineOptions  # noqa: E402
 from copytools.filespec import FileSpec  # noqa: E402
+from copytools.gfaltool import environment as gfal_environment  # noqa: E402
 from copytools.site import queue_from_dict  # noqa: E402
 from copytools.staging import StageInClient  # noqa: E402
 
@@ -38,12 +42,12 @@ def new_dir(base: Path, name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=name, dir=base))
 
 
-def time_copytools(base: Path, files: list[tuple[str, int, str, str]], concurrency: int) -> float:
+def time_copytools(base: Path, files: list[tuple[str, int, str, str]], concurrency: int, tool: str) -> float:
     work = new_dir(base, "copytools-")
     catalog = LocalCatalog(work / "catalog.sqlite")
     for lfn, size, url, adler in files:
         catalog.register("bench", lfn, "XRD", url, size, {"adler32": adler})
-    queue = queue_from_dict({"nickname": "BENCH", "acopytools": {"pr": ["xrdcp"]}, "astorages": {"read_lan": ["XRD"]}})
+    queue = queue_from_dict({"nickname": "BENCH", "acopytools": {"pr": [tool]}, "astorages": {"read_lan": ["XRD"]}})
     specs = [
         FileSpec(lfn=lfn, scope="bench", filesize=size, checksum={"adler32": adler}) for lfn, size, _, adler in files
     ]
@@ -55,26 +59,35 @@ def time_copytools(base: Path, files: list[tuple[str, int, str, str]], concurren
     return elapsed
 
 
-def time_pilot(pilot_python: str, base: Path, files: list[tuple[str, int, str, str]]) -> float | None:
-    request = {"workdir": str(new_dir(base, "pilot-")), "files": files}
-    return time_pilot_script(pilot_python, "pilot_xrdcp_copy_in.py", request)
+def time_pilot(pilot_python: str, base: Path, files: list[tuple[str, int, str, str]], tool: str) -> float | None:
+    request = {"copytool": tool, "workdir": str(new_dir(base, "pilot-")), "files": files}
+    return time_pilot_script(pilot_python, "pilot_copy_in.py", request)
 
 
-def time_plain_xrdcp(base: Path, files: list[tuple[str, int, str, str]]) -> float:
+def time_plain(base: Path, files: list[tuple[str, int, str, str]], tool: str) -> float:
     target = new_dir(base, "plain-")
+    if tool == "xrdcp":
+        command = ["xrdcp", "-np", "-f", "--parallel", "8", *[f[2] for f in files], f"{target}/"]
+    else:
+        sources = base / "sources.txt"
+        sources.write_text("".join(f"{f[2]}\n" for f in files))
+        command = ["gfal-copy", "-f", "--from-file", str(sources), f"file://{target}/"]
     started = time.perf_counter()
-    subprocess.run(["xrdcp", "-np", "-f", "--parallel", "8", *[f[2] for f in files], f"{target}/"], check=True)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tool", choices=["xrdcp", "gfal"], default="xrdcp")
     parser.add_argument("--pilot-python", default=DEFAULT_PILOT_PYTHON)
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--size", type=int, default=1024 * 1024)
     parser.add_argument("--concurrency", type=int, default=16, help="files at once for copytools")
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs of each")
     args = parser.parse_args()
+    if args.tool == "gfal":
+        os.environ.update(gfal_environment())  # GFAL_PYTHONBIN for every gfal process, the pilot's too
     base = Path(tempfile.mkdtemp(prefix="copytools-bench-xrd-"))
     os.chmod(base, 0o755)  # noqa: S103 - the xrootd user must reach it
     server = XrootdServer(base / "server").start() if (base / "server").mkdir() is None else None
@@ -85,23 +98,25 @@ def main() -> int:
             data = os.urandom(args.size)
             url = server.put(f"bench/f{i:04d}.root", data)
             files.append((f"f{i:04d}.root", args.size, url, f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"))
-        plain = min(time_plain_xrdcp(base, files) for _ in range(args.repeat))
-        ours = min(time_copytools(base, files, args.concurrency) for _ in range(args.repeat))
-        pilot_runs = [time_pilot(args.pilot_python, base, files) for _ in range(args.repeat)]
+        plain = min(time_plain(base, files, args.tool) for _ in range(args.repeat))
+        ours = min(time_copytools(base, files, args.concurrency, args.tool) for _ in range(args.repeat))
+        pilot_runs = [time_pilot(args.pilot_python, base, files, args.tool) for _ in range(args.repeat)]
         pilot = min((t for t in pilot_runs if t is not None), default=None)
     finally:
         server.stop()
         subprocess.run(["rm", "-rf", str(base)], check=False)
+    plain_label = "plain xrdcp --parallel 8" if args.tool == "xrdcp" else "plain gfal-copy --from-file"
     print(
-        f"{args.files} x {args.size} bytes from a local xrootd server; copytools concurrency "
-        f"{args.concurrency}; best of {args.repeat}"
+        f"{args.tool}: {args.files} x {args.size} bytes from a local xrootd server; copytools concurrency "
+        f"{args.concurrency}; best of {args.repeat}; load average {os.getloadavg()[0]:.2f}"
     )
-    print(f"  plain xrdcp --parallel 8 : {plain:8.3f} s   (no checksum verification)")
-    print(f"  copytools (verified)     : {ours:8.3f} s   = {plain / ours:5.2f}x plain xrdcp")
+    print(f"  {plain_label:<27}: {plain:8.3f} s   (no checksum verification)")
+    print(f"  copytools (verified)       : {ours:8.3f} s   = {plain / ours:5.2f}x the plain command's speed")
     if pilot is None:
-        print("  pilot xrdcp.copy_in      : not installed (.venv-pilot)")
+        print(f"  pilot {args.tool}.copy_in{'':<{15 - len(args.tool)}}: not installed (.venv-pilot)")
     else:
-        print(f"  pilot xrdcp.copy_in      : {pilot:8.3f} s   copytools is {pilot / ours:5.1f}x faster")
+        label = f"pilot {args.tool}.copy_in"
+        print(f"  {label:<27}: {pilot:8.3f} s   copytools is {pilot / ours:5.1f}x faster")
     return 0
 
 

@@ -7,8 +7,9 @@ without a checksum, as a job's do. The pilot's `pilot.copytool.xrdcp.copy_out` r
 (adler32 printed by xrdcp, compared with the one the pilot computed before). One `xrdcp --parallel 8`
 invocation over all files (no verification, no rename) is the speed limit.
 
-With `--tool gfal` the same over root:// with gfal: copytools' `gfal-copy` per file (then its rename),
-the pilot's `pilot.copytool.gfal.copy_out`, and one `gfal-copy --from-file` as the plain command; every
+With `--tool gfal` the same over root:// with gfal: copytools' gfal (gfal2's Python bindings in-process
+where they load: copy to a temporary name, the server's adler32, a stat and the rename, no process per
+file), the pilot's `pilot.copytool.gfal.copy_out`, and one `gfal-copy --from-file` as the plain command; every
 gfal process gets `GFAL_PYTHONBIN` (the pilot tuned as well).
 
 Runs are interleaved in shuffled order; prints best and median of each, the ratios, and the files

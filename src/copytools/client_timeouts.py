@@ -23,6 +23,8 @@ XROOTD_DEFAULTS = {
     "XRD_STREAMTIMEOUT": ("StreamTimeout", 60),  # seconds of silence on a busy stream
     "XRD_TIMEOUTRESOLUTION": ("TimeoutResolution", 1),  # how often the client looks at its time-outs
 }
+# A checksum query the storage refuses (busy computing others) is asked again after these pauses.
+CHECKSUM_RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0)
 
 
 def client_environment() -> dict[str, str]:
@@ -31,6 +33,13 @@ def client_environment() -> dict[str, str]:
     for key, (_, value) in XROOTD_DEFAULTS.items():
         env.setdefault(key, str(value))
     return env
+
+
+def set_process_defaults() -> None:
+    """Put the XRootD time-outs the user did not set into this process's environment, for a client
+    library that reads them there when it starts (gfal2's xrootd plugin in this process)."""
+    for key, (_, value) in XROOTD_DEFAULTS.items():
+        os.environ.setdefault(key, str(value))
 
 
 @functools.cache

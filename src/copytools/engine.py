@@ -295,6 +295,7 @@ class TransferEngine:
         # Stalls are seen from the bytes we move, from the tool's progress, or from the growing local file.
         ctx.watch_path = temp_local if not self.tool.in_process else None
         ctx.stall_watch = self.tool.in_process or self.tool.reports_progress or ctx.watch_path is not None
+        ctx.stall_timeout = self.options.stall_timeout
         ctx.fspec = fspec
         with self._watch.lock:
             self._watch.contexts.add(ctx)

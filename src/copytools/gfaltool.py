@@ -1,18 +1,41 @@
-"""gfal2's command-line tools for one file: `gfal-copy`, and `gfal-stat`, `gfal-rename`, `gfal-rm`, `gfal-sum`."""
+"""gfal2 transfers: its Python bindings in this process, or its command-line tools (`gfal-copy`,
+`gfal-stat`, `gfal-rename`, `gfal-rm`, `gfal-sum`) one process per call; both classified to pilot codes.
+"""
 
 from __future__ import annotations
 
+import errno
+import functools
+import importlib
+import importlib.machinery
+import importlib.util
+import logging
 import os
+import sys
+import sysconfig
+import threading
+import time
+from types import ModuleType
+from typing import Any
 
+from .checksum import MultiChecksum, canonical_type
 from .classify import classify_output, storage_unreachable, unreachable
-from .client_timeouts import client_environment, http_silence
+from .client_timeouts import CHECKSUM_RETRY_DELAYS, client_environment, http_silence, set_process_defaults
 from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
-from .tool import CopyContext, CopyResult
+from .localcopy import create_new
+from .tool import CopyContext, CopyResult, Copytool, ToolSettings, local_path, os_error
 
 TIMEOUT_EXIT_CODES = (110, 62)  # ETIMEDOUT, ETIME
 PYTHON_FOR_GFAL = "/usr/bin/python3"  # gfal2-util's launcher starts much faster when told which python
+FORCE_CLI_ENV = "COPYTOOLS_GFAL_CLI"  # set to 1 for the gfal commands even where the bindings load
+READ_CHUNK = 4 * 1024 * 1024
+NAMESPACE_LIMIT = 300  # seconds for a stat, rename, removal or checksum (gfal2's own default)
+GFAL_TIMEOUT_MARGIN = 10  # seconds gfal2's own transfer time-out is given beyond the engine's
+NOT_SUPPORTED = (errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP)
+NO_ANSWER = (errno.ETIMEDOUT, errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH)
+log = logging.getLogger(__name__)
 
 
 def environment() -> dict[str, str]:
@@ -55,11 +78,215 @@ def classify(result: CommandResult, stagein: bool) -> CopytoolsError:
     return classify_output(output, stagein)
 
 
-def _refuse_silent(url: str) -> None:
+def refuse_silent(url: str) -> None:
     """Fail at once (1324, not retried) for an HTTP storage that does not answer, instead of gfal's minutes."""
     silence = http_silence(url)
     if silence:
         raise storage_unreachable(silence)
+
+
+def _system_package_dirs() -> list[str]:
+    """Where the system's python keeps distribution packages (Debian's, then Red Hat's layouts)."""
+    version = sysconfig.get_python_version()
+    return [
+        "/usr/lib/python3/dist-packages",
+        f"/usr/lib64/python{version}/site-packages",
+        f"/usr/lib/python{version}/site-packages",
+    ]
+
+
+@functools.cache
+def bindings_file() -> str | None:
+    """The gfal2 extension module this interpreter can load: importable, or the system package's
+    (python3-gfal2) when it was built for this interpreter's ABI; None when there is none."""
+    spec = importlib.util.find_spec("gfal2")
+    if spec is not None and spec.origin:
+        return spec.origin
+    for directory in _system_package_dirs():
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(directory, "gfal2" + suffix)
+            if os.path.isfile(path):
+                return path
+    return None
+
+
+@functools.cache
+def load_bindings() -> ModuleType | None:
+    """The `gfal2` module (loaded once, with the XRootD time-outs its xrootd plugin reads); None if it
+    cannot be loaded. Only that module is taken from the system's packages, not the whole folder."""
+    path = bindings_file()
+    if path is None:
+        return None
+    set_process_defaults()
+    try:
+        if "gfal2" in sys.modules or importlib.util.find_spec("gfal2") is not None:
+            return importlib.import_module("gfal2")
+        spec = importlib.util.spec_from_file_location("gfal2", path)
+        if spec is None or spec.loader is None:
+            return None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except (ImportError, OSError) as exc:
+        log.info("gfal2 bindings at %s do not load: %s", path, exc)
+        return None
+    sys.modules["gfal2"] = module
+    return module
+
+
+def gfal_error(exc: Any, stagein: bool, request: bool = False) -> CopytoolsError:
+    """The pilot-coded error of a `gfal2.GError`: its code is the errno gfal-copy would exit with, and
+    the errno's text is added as gfal-copy prints it (an HTTP 404 says only "File not found").
+
+    A single `request` (open, stat, rename) that timed out or was refused had no answer from the
+    storage at all: 1324, not a transfer time-out.
+    """
+    code = int(getattr(exc, "code", 0) or 0) or errno.EIO
+    output = f"{getattr(exc, 'message', exc)} ({os.strerror(code)})"
+    if request and code in NO_ANSWER:
+        return storage_unreachable(output)
+    return classify(CommandResult(code, output, ""), stagein)
+
+
+class _Progress:
+    """gfal2's transfer monitor: bytes moved count as progress; once it reports, stalls are watched."""
+
+    def __init__(self, ctx: CopyContext) -> None:
+        self.ctx = ctx
+        self.done = 0
+
+    def __call__(self, source: str, destination: str, average: int, instant: int, moved: int, elapsed: int) -> None:
+        self.ctx.stall_watch = True
+        self.ctx.advance(max(0, moved - self.done))
+        self.done = max(self.done, moved)
+
+
+class GfalBindingsTool(Copytool):
+    """gfal2's Python bindings in this process: downloads read here (checksummed in the same pass),
+    uploads and third-party copies by gfal2's copy, then the storage's checksum, the stat and the rename
+    through the same context. No process per file; one context per thread, so a cancel stops one copy.
+    """
+
+    name = "gfal"
+    allowed_schemas = ("srm", "gsiftp", "https", "davs", "root", "file", "http", "dav", "mock")
+    supports_rename = True
+    in_process = True  # downloads stream through this process; uploads report progress where gfal2 does
+
+    def __init__(self) -> None:
+        self._contexts = threading.local()
+
+    def availability(self) -> tuple[bool, str]:
+        return (
+            (True, f"gfal2 Python bindings ({bindings_file()})")
+            if load_bindings()
+            else (False, "gfal2 bindings missing")
+        )
+
+    def _context(self, request_limit: float = NAMESPACE_LIMIT) -> Any:
+        """This thread's gfal2 context, none of whose HTTP requests may wait longer than `request_limit`
+        seconds (a cancel does not interrupt a request that waits for an answer)."""
+        context = getattr(self._contexts, "context", None)
+        if context is None:
+            gfal2 = load_bindings()
+            if gfal2 is None:
+                raise CopytoolsError("the gfal2 Python bindings do not load", code=ErrorCodes.STAGEINFAILED)
+            context = self._contexts.context = gfal2.creat_context()
+        context.set_opt_integer("HTTP PLUGIN", "OPERATION_TIMEOUT", int(request_limit) + 2)
+        return context
+
+    def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        if local_path(destination) is not None and local_path(source) is None:
+            return self._download(source, destination, ctx)
+        return self._transfer(source, destination, ctx)
+
+    def _download(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        """Read the remote file here, chunk by chunk: checksummed in the same pass, cancellable per chunk."""
+        refuse_silent(source)
+        context = self._context(min(ctx.timeout, ctx.stall_timeout or ctx.timeout))  # a request outlasts no stall
+        ctx.on_cancel(context.cancel)
+        running = MultiChecksum(ctx.kinds)
+        offset = 0
+        try:
+            remote = context.open(source, "r")
+        except Exception as exc:  # gfal2.GError
+            raise gfal_error(exc, ctx.stagein, request=True) from None
+        try:
+            with create_new(destination) as target:
+                while data := remote.read_bytes(READ_CHUNK):
+                    target.write(data)
+                    running.update(data)
+                    offset += len(data)
+                    ctx.progress(len(data))
+        except OSError as exc:
+            raise os_error(exc, ctx.stagein, destination) from None
+        except CopytoolsError:
+            raise
+        except Exception as exc:  # gfal2.GError: the module is loaded at run time
+            raise gfal_error(exc, ctx.stagein) from None
+        return CopyResult(size=offset, checksums=running.hexdigests(), streamed=True)
+
+    def _transfer(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        """An upload, third-party or local copy by gfal2, then the size and checksum a storage holds."""
+        for url in (source, destination):
+            refuse_silent(url)
+        context = self._context(ctx.timeout + GFAL_TIMEOUT_MARGIN)  # an HTTP upload is one request
+        params = context.transfer_parameters()
+        params.overwrite = True
+        params.create_parent = True
+        params.timeout = int(ctx.timeout) + GFAL_TIMEOUT_MARGIN  # a backstop: the engine's deadline comes first
+        # gfal2 reports no progress for some transfers (HTTP uploads): until it does, the time-out rules.
+        ctx.stall_watch = False
+        params.monitor_callback = _Progress(ctx)
+        ctx.on_cancel(context.cancel)
+        try:
+            context.filecopy(params, file_url(source), file_url(destination))
+            if local_path(destination) is not None:
+                return CopyResult()  # the engine measures a local file itself
+            size = int(context.stat(destination).st_size)
+        except Exception as exc:  # gfal2.GError
+            raise gfal_error(exc, ctx.stagein) from None
+        kind = canonical_type(ctx.kinds[0])
+        stored = self.remote_checksum(destination, kind)
+        return CopyResult(size=size, checksums={kind: stored} if stored else {})
+
+    def exists(self, url: str) -> bool:
+        refuse_silent(url)
+        try:
+            self._context().stat(url)
+        except Exception as exc:  # gfal2.GError
+            if getattr(exc, "code", None) == errno.ENOENT:
+                return False
+            raise gfal_error(exc, stagein=False, request=True) from None
+        return True
+
+    def remove(self, url: str) -> None:
+        refuse_silent(url)
+        try:
+            self._context().unlink(url)
+        except Exception as exc:  # gfal2.GError: nothing left to remove, or the storage refuses
+            log.debug("could not remove %s: %s", url, exc)
+
+    def rename(self, temp_url: str, final_url: str) -> None:
+        try:
+            self._context().rename(temp_url, final_url)
+        except Exception as exc:  # gfal2.GError
+            raise gfal_error(exc, stagein=False, request=True) from None
+
+    def remote_checksum(self, url: str, kind: str) -> str | None:
+        """The storage's checksum of a file, asked again while the storage refuses; None if it has none."""
+        name = "ADLER32" if kind == "adler32" else kind.upper()
+        for delay in (*CHECKSUM_RETRY_DELAYS, None):
+            try:
+                value = str(self._context().checksum(url, name)).strip().lower()
+            except Exception as exc:  # gfal2.GError
+                code = getattr(exc, "code", None)
+                if code == errno.ENOENT or code in NOT_SUPPORTED or delay is None:
+                    log.warning("no %s from the storage for %s: %s", kind, url, exc)
+                    return None
+                log.info("checksum query of %s refused (%s); asking again in %g s", url, exc, delay)
+                time.sleep(delay)
+                continue
+            return value.zfill(8) if kind == "adler32" else value
+        return None
 
 
 class GfalTool(CommandTool):
@@ -67,8 +294,16 @@ class GfalTool(CommandTool):
 
     name = "gfal"
     executable = "gfal-copy"
-    allowed_schemas = ("srm", "gsiftp", "https", "davs", "root", "file", "http", "dav", "mock")
+    allowed_schemas = GfalBindingsTool.allowed_schemas
     supports_rename = True
+
+    @classmethod
+    def configured(cls, settings: ToolSettings) -> Copytool:
+        """gfal2's bindings in this process when they load and no setup script is to be sourced, else
+        the gfal commands."""
+        if not settings.setup and os.environ.get(FORCE_CLI_ENV) != "1" and bindings_file() is not None:
+            return GfalBindingsTool()
+        return cls(settings.setup)
 
     def environment(self) -> dict[str, str] | None:
         return environment()
@@ -85,14 +320,21 @@ class GfalTool(CommandTool):
         return classify(result, ctx.stagein)
 
     def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
-        _refuse_silent(source if ctx.stagein else destination)
-        return super().copy(source, destination, ctx)
+        refuse_silent(source if ctx.stagein else destination)
+        result = super().copy(source, destination, ctx)
+        checksum = ctx.fspec.checksum if ctx.fspec is not None else {}
+        if checksum and local_path(destination) is not None:
+            # `-K` made gfal-copy checksum the bytes the local destination holds (it reads them back) and
+            # exit non-zero unless they match this value: the engine need not read the file again.
+            kind, value = next(iter(checksum.items()))
+            return CopyResult(checksums={canonical_type(kind): value}, streamed=True)
+        return result
 
     def _run(self, *args: str) -> CommandResult:
         return run_command(list(args), setup=self.setup, env=environment(), timeout=120)
 
     def exists(self, url: str) -> bool:
-        _refuse_silent(url)
+        refuse_silent(url)
         result = self._run("gfal-stat", url)
         if result.returncode == 0:
             return True
@@ -101,7 +343,7 @@ class GfalTool(CommandTool):
         raise classify(result, stagein=False)
 
     def remove(self, url: str) -> None:
-        _refuse_silent(url)
+        refuse_silent(url)
         self._run("gfal-rm", url)
 
     def rename(self, temp_url: str, final_url: str) -> None:

@@ -71,6 +71,7 @@ class CopyContext:
         self.watch_path: str | None = None  # a local file whose growth counts as progress
         self.fspec: Any = None  # the file being copied (size, checksum, guid, storage) for tools that need it
         self.stall_watch = True  # False when nothing tells us whether bytes move
+        self.stall_timeout: float | None = None  # seconds without progress the engine allows (None: unbounded)
 
     @property
     def stagein(self) -> bool:
@@ -150,7 +151,9 @@ class CopyResult:
     size: int | None = None
     checksums: dict[str, str] = field(default_factory=dict)
     same_bytes: bool = False
-    streamed: bool = False  # `checksums` were computed over the very bytes this process wrote
+    # `checksums` are of the bytes the local destination holds, computed in this copy (over the bytes this
+    # process wrote, or by a tool that read the destination back): the engine does not read it again.
+    streamed: bool = False
     on_commit: Callable[[str], None] | None = (
         None  # run with the final name once the file is there (mv: drop the source)
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from .checksum import MultiChecksum, canonical_type
 from .classify import classify_output, unreachable
-from .client_timeouts import client_environment, configure_bindings
+from .client_timeouts import CHECKSUM_RETRY_DELAYS, client_environment, configure_bindings
 from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
@@ -24,8 +24,6 @@ READ_CHUNK = 4 * 1024 * 1024
 # Seconds one request (open, read, stat, rename, checksum query) may wait: a silent server cannot
 # hold a copy past a cancel.
 REQUEST_LIMIT = 60
-# A checksum query the server refuses (busy computing others) is asked again after these pauses.
-CHECKSUM_RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0)
 FORCE_CLI_ENV = "COPYTOOLS_XRDCP_CLI"  # set to 1 for the xrdcp command even where the bindings import
 log = logging.getLogger(__name__)
 _CHECKSUM_LINE = re.compile(r"(?P<type>md5|adler32):\s*(?P<value>[0-9a-fA-F]+)\s+(?P<url>\S+)\s+(?P<size>\d+)")

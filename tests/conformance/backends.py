@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from copytools.gfaltool import GfalTool
+from copytools.gfaltool import GfalBindingsTool, GfalTool
 from copytools.localtools import MvTool, PosixTool
 from copytools.lsmtool import LsmTool
 from copytools.names import rucio_path
@@ -66,6 +66,7 @@ def local_backend(name: str, root: Path) -> DirectoryBackend:
         "posix": (PosixTool(), "file://", False),
         "lsm": (LsmTool(str(write_setup(root / "site"))), "file://", False),
         "gfal-file": (GfalTool(), "file://", True),
+        "gfal2-file": (GfalBindingsTool(), "file://", True),
     }
     tool, prefix, fifos = tools[name]
     return DirectoryBackend(tool, root / name, prefix, fifo_sources=fifos)
@@ -79,6 +80,9 @@ def xrootd_backend(name: str, server: XrootdServer, subdir: str) -> XrootdBacken
         "gfal-root": (GfalTool(), "root"),
         "gfal-dav": (GfalTool(), "dav"),
         "gfal-davs": (GfalTool(), "davs"),
+        "gfal2-root": (GfalBindingsTool(), "root"),
+        "gfal2-dav": (GfalBindingsTool(), "dav"),
+        "gfal2-davs": (GfalBindingsTool(), "davs"),
     }
     tool, scheme = tools[name]
     return XrootdBackend(tool, server, subdir, scheme)

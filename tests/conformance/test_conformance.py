@@ -8,13 +8,21 @@ from pathlib import Path
 
 import pytest
 
+from copytools.gfaltool import load_bindings
 from copytools.testing import CopytoolConformance, StorageBackend
 
 from .backends import RucioBackend, local_backend, xrootd_backend
 
-LOCAL = ["mv", "posix", "lsm", "gfal-file"]
-XROOTD = ["xrdcp-cli", "xrdcp-bindings", "gfal-root"]
-HTTPS = ["gfal-dav", "gfal-davs"]
+LOCAL = ["mv", "posix", "lsm", "gfal-file", "gfal2-file"]
+XROOTD = ["xrdcp-cli", "xrdcp-bindings", "gfal-root", "gfal2-root"]
+HTTPS = ["gfal-dav", "gfal-davs", "gfal2-dav", "gfal2-davs"]
+BINDINGS = {
+    "xrdcp-bindings": "XRootD.client",
+    "gfal2-file": "gfal2",
+    "gfal2-root": "gfal2",
+    "gfal2-dav": "gfal2",
+    "gfal2-davs": "gfal2",
+}
 _dirs = itertools.count()
 
 # Behaviour a backend is known to lack, by (test, backend): the test runs as a strict xfail.
@@ -35,20 +43,29 @@ KNOWN_FAILURES = {
 }
 
 
+def skip_without_bindings(module: str) -> None:
+    """Skip a backend whose Python bindings do not load here."""
+    if module == "gfal2":
+        if load_bindings() is None:
+            pytest.skip("gfal2's Python bindings do not load (python3-gfal2; .ci/run installs it)")
+    else:
+        pytest.importorskip(module)
+
+
 class TestBuiltinCopytools(CopytoolConformance):
     @pytest.fixture(params=[*LOCAL, *XROOTD, *HTTPS, pytest.param("rucio", marks=pytest.mark.slow)])
     def backend(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StorageBackend]:
         reason = KNOWN_FAILURES.get((request.node.originalname, request.param))
         if reason:
             request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
+        if request.param in BINDINGS:
+            skip_without_bindings(BINDINGS[request.param])
         if request.param in LOCAL:
             yield local_backend(request.param, tmp_path / "storage")
             return
         if request.param == "rucio":
             yield RucioBackend(request.getfixturevalue("rucio_server"), f"conformance{next(_dirs)}")
             return
-        if request.param == "xrdcp-bindings":
-            pytest.importorskip("XRootD.client")
         server = request.getfixturevalue("https_server" if request.param in HTTPS else "xrootd_server")
         backend = xrootd_backend(request.param, server, f"conformance{next(_dirs)}")
         yield backend

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shutil
 import time
+import zlib
 
 import pytest
 
+from copytools import engine as engine_module
 from copytools import gfaltool
 from copytools.catalog import LocalCatalog
 from copytools.engine import EngineOptions, Route, Transfer, TransferEngine
@@ -183,3 +185,21 @@ def test_setup_script_is_sourced_and_names_stay_arguments(xrootd_server, tmp_pat
     destination = calls[-1]  # inside the attempt's private directory, the odd folder name untouched
     assert "--verbose" in calls and destination.startswith(f"file://{work}/.") and destination.endswith("/a.root")
     assert not (tmp_path / "pwned").exists() and not list(tmp_path.rglob("pwned"))
+
+
+def test_a_download_gfal_copy_verified_is_not_read_again(xrootd_server, tmp_path, monkeypatch):
+    """`-K` makes gfal-copy read the local copy back and compare: the engine trusts that, and only that."""
+    data = b"verified by gfal-copy"
+    source = xrootd_server.put("reread/a.root", data)
+    reads = []
+    real = engine_module.ck.calculate_checksum
+    monkeypatch.setattr(engine_module.ck, "calculate_checksum", lambda *a, **k: reads.append(a) or real(*a, **k))
+    spec = FileSpec(lfn="a.root", filesize=len(data), checksum={"adler32": f"{zlib.adler32(data):08x}"})
+    spec, _ = run(STAGE_IN, source, str(tmp_path / "a.root"), spec)
+    assert spec.status == "transferred" and (tmp_path / "a.root").read_bytes() == data
+    assert reads == []
+    # the destination's own bytes are what gfal-copy compares (the mock source claims the expected value)
+    spec = FileSpec(lfn="b.root", checksum={"adler32": "0a0b0c0d"})
+    spec, _ = run(STAGE_IN, "mock://storage/src.root?size=10&checksum=0a0b0c0d", str(tmp_path / "b.root"), spec)
+    assert (spec.status_code, spec.status_state) == (ErrorCodes.GETADMISMATCH, "AD_MISMATCH")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.root"]

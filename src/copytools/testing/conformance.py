@@ -224,7 +224,7 @@ class CopytoolConformance:
         started = time.monotonic()
         self.download(backend, spec, [source], local_dir / "slow.root", timeout=1.0, attempts=1)
         assert (spec.status, spec.status_code, spec.status_state) == ("failed", ErrorCodes.STAGEINTIMEOUT, "CP_TIMEOUT")
-        assert "time-out" in spec.status_message
+        assert "time-out" in spec.status_message, spec.status_message
         assert time.monotonic() - started < 10
         assert os.listdir(local_dir) == []
 

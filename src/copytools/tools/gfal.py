@@ -1,8 +1,9 @@
 """The `gfal` copytool (also named `gfalcopy`): gfal2's `gfal-copy` for srm, gsiftp, https, davs and root.
 
-One `gfal-copy --verbose -f -t <size-based time-out> [-K <type>:<value>] SRC DST` per file, run by the
-transfer engine (concurrent, time-out enforced on the process group whatever gfal does with `-t`).
-Uploads go to a temporary name and are renamed with `gfal-rename` once the storage's checksum matches.
+gfal2's Python bindings in this process when they load and the queue gives no setup script; else one
+`gfal-copy --verbose -f -t <size-based time-out> [-K <type>:<value>] SRC DST` per file (time-out enforced
+on the process group whatever gfal does with `-t`). Either way the transfer engine runs the files
+concurrently, and uploads go to a temporary name renamed once the storage's checksum matches.
 """
 
 from __future__ import annotations
