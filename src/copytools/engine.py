@@ -34,7 +34,7 @@ from .trace import NoTraces, TraceSender, for_file
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(slots=True)
 class Route:
     """One way to move a file: from `source` to `destination`, with the storage it involves."""
 
@@ -43,7 +43,7 @@ class Route:
     ddmendpoint: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Transfer:
     """A file and the routes to try for it, best first (e.g. one per replica)."""
 
@@ -51,7 +51,7 @@ class Transfer:
     routes: list[Route]
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     """Progress of one file, for a CLI to draw: `start`, `progress`, `done` or `failed`."""
 
@@ -62,7 +62,7 @@ class Event:
     message: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What happened to one file: `transferred` or `failed` with a pilot code, trace state and message."""
 

@@ -27,9 +27,19 @@ def parse_checksum(text: str) -> dict[str, str]:
     return {kind: ck.normalize(kind, value)}
 
 
-@dataclass(eq=False)
-class FileSpec:
-    """One file of a job, with the pilot's FileSpec field names and defaults."""
+class _OpenAttributes:
+    """A base whose instances take attributes beyond their slots (in a `__dict__` made on first use)."""
+
+    __slots__ = ("__dict__",)
+
+
+@dataclass(eq=False, slots=True)
+class FileSpec(_OpenAttributes):
+    """One file of a job, with the pilot's FileSpec field names and defaults.
+
+    The fields are slots (a job may list tens of thousands of files); any other attribute, as pilot
+    code may set on a FileSpec, still works.
+    """
 
     filetype: str = "input"
     lfn: str = ""
