@@ -103,8 +103,7 @@ def main() -> int:
     print(f"load average {os.getloadavg()[0]:.2f}; {FILE_SIZE // 1024} KiB files; python {sys.version.split()[0]}")
     _, baseline, _ = run_child([sys.executable, "-m", "copytools", "--help"])
     print(f"baseline (copytools --help): peak RSS {baseline / MIB:.1f} MiB")
-    header = f"{'files':>7} {'seconds':>8} {'ms/file':>8} {'x linear':>9} {'RSS MiB':>8} {'of 100 MiB':>10} {'B/file':>7}"
-    print(header)
+    print(f"{'files':>7} {'seconds':>8} {'ms/file':>8} {'x linear':>9} {'RSS MiB':>8} {'of 100 MiB':>10} {'B/file':>7}")
     first_per_file = None
     for count in sizes:
         root = Path(tempfile.mkdtemp(prefix=f"copytools-mem-{count}-", dir=args.dir))

@@ -30,6 +30,7 @@ DIRECT_LAN_SCHEMAS = ["root", "dcache", "dcap", "file", "https"]
 DIRECT_WAN_SCHEMAS = ["root", "https"]
 WAN_COPY_SCHEMAS = ["root", "gsiftp", "dcap", "srm", "storm", "https"]
 DEFAULT_MAX_INPUT_MB = 14336
+REPLICA_BATCH = 1000  # files per catalog request
 
 
 def _matches(pfn: str, schemas: list[str] | None) -> bool:
@@ -89,23 +90,31 @@ class StageInClient(StagingClient):
                 fspec.ddm_activity = ["read_lan", "read_wan"] if lan_file else ["read_wan"]
 
     def resolve_replicas(self, files: list[FileSpec]) -> None:
-        """Fill each file's replicas from the catalog, LAN storages first, and cross-check size and checksums."""
-        if self.catalog is None:
+        """Fill each file's replicas from the catalog, LAN storages first, and cross-check size and checksums.
+
+        The catalog is asked `REPLICA_BATCH` files at a time: only one batch's answer is held at once.
+        """
+        catalog = self.catalog
+        if catalog is None:
             raise CopytoolsError("no replica catalog configured", code=ErrorCodes.RUCIOLISTREPLICASFAILED)
-        try:
-            records = self.catalog.list_replicas(
-                [(f.scope, f.lfn) for f in files], schemes=REPLICA_SCHEMES, location=self.location
-            )
-        except CopytoolsError:
-            raise
-        except Exception as exc:
-            raise CopytoolsError(f"Failed to get replicas: {exc}", code=ErrorCodes.RUCIOLISTREPLICASFAILED) from None
-        by_did = {(r.scope, r.name): r for r in records}
-        for fspec in files:
-            record = by_did.get((fspec.scope, fspec.lfn))
-            fspec.replicas = []
-            if record is not None:
-                self._add_replicas(fspec, record)
+        for start in range(0, len(files), REPLICA_BATCH):
+            batch = files[start : start + REPLICA_BATCH]
+            try:
+                records = catalog.list_replicas(
+                    [(f.scope, f.lfn) for f in batch], schemes=REPLICA_SCHEMES, location=self.location
+                )
+            except CopytoolsError:
+                raise
+            except Exception as exc:
+                raise CopytoolsError(
+                    f"Failed to get replicas: {exc}", code=ErrorCodes.RUCIOLISTREPLICASFAILED
+                ) from None
+            by_did = {(r.scope, r.name): r for r in records}
+            for fspec in batch:
+                record = by_did.get((fspec.scope, fspec.lfn))
+                fspec.replicas = []
+                if record is not None:
+                    self._add_replicas(fspec, record)
 
     def _add_replicas(self, fspec: FileSpec, record: ReplicaRecord) -> None:
         self.trace_report["validateStart"] = time.time()
