@@ -212,7 +212,8 @@ class StageInClient(StagingClient):
                 self.resolve_replicas(files)
             missing = self.choose_replicas(files, schemas)
             self.set_status_for_direct_access(files)
-        remain = [f for f in files if f.require_transfer() and f not in missing]
+        missing_ids = {id(f) for f in missing}  # a set: a job may have 50,000 files, many without a replica
+        remain = [f for f in files if f.require_transfer() and id(f) not in missing_ids]
         outcomes = []
         if remain:
             if tool.check_availablespace and not (self.queue and self.queue.maxinputsize == -1):
