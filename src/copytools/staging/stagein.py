@@ -95,6 +95,7 @@ class StageInClient(StagingClient):
         The catalog is asked `REPLICA_BATCH` files at a time: only one batch's answer is held at once.
         """
         catalog = self.catalog
+        storages: dict[str, str] = {}  # one string per storage name, however many replicas name it
         if catalog is None:
             raise CopytoolsError("no replica catalog configured", code=ErrorCodes.RUCIOLISTREPLICASFAILED)
         for start in range(0, len(files), REPLICA_BATCH):
@@ -114,9 +115,9 @@ class StageInClient(StagingClient):
                 record = by_did.get((fspec.scope, fspec.lfn))
                 fspec.replicas = []
                 if record is not None:
-                    self._add_replicas(fspec, record)
+                    self._add_replicas(fspec, record, storages)
 
-    def _add_replicas(self, fspec: FileSpec, record: ReplicaRecord) -> None:
+    def _add_replicas(self, fspec: FileSpec, record: ReplicaRecord, storages: dict[str, str]) -> None:
         self.trace_report["validateStart"] = time.time()
         ordered = sorted(record.replicas, key=lambda r: r.priority)
         rank = {rse: i for i, rse in enumerate(fspec.inputddms)}
@@ -128,7 +129,8 @@ class StageInClient(StagingClient):
                 continue
             domain = "lan" if replica.rse in fspec.inputddms else "wan"
             if (domain == "lan" and fspec.allow_lan) or (domain == "wan" and fspec.allow_wan):
-                chosen.append({"pfn": replica.pfn, "ddmendpoint": replica.rse, "domain": domain})
+                rse = storages.setdefault(replica.rse, replica.rse)
+                chosen.append({"pfn": replica.pfn, "ddmendpoint": rse, "domain": domain})
         if record.bytes and fspec.filesize != record.bytes:
             if fspec.filesize:
                 log.warning("%s: size %d in the job, %d in the catalog", fspec.lfn, fspec.filesize, record.bytes)
