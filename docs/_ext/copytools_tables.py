@@ -172,7 +172,8 @@ class ReportFieldsTable(SphinxDirective):
     def _row(label: str, name: str, value: Any) -> list[str]:
         if name not in REPORT_FIELDS:
             log.warning("report field %r has no description in docs/_ext/copytools_tables.py", name)
-        return [label, JSON_TYPES.get(type(value), type(value).__name__), REPORT_FIELDS.get(name, "")]
+        kind = list if isinstance(value, report.FileEntries) else type(value)  # written as a JSON array
+        return [label, JSON_TYPES.get(kind, kind.__name__), REPORT_FIELDS.get(name, "")]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -84,12 +84,17 @@ class LocalCatalog:
 
     def register(self, scope: str, name: str, rse: str, pfn: str, size: int, checksums: dict[str, str]) -> None:
         """Record (or replace) a replica of a file and the file's size and checksums."""
+        self.register_many([(scope, name, rse, pfn, size, checksums)])
+
+    def register_many(self, entries: Iterable[tuple[str, str, str, str, int, dict[str, str]]]) -> None:
+        """`register` for many replicas, `(scope, name, rse, pfn, size, checksums)` each, in one transaction."""
         with self._lock, self._connect() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                (scope, name, size, checksums.get("adler32", ""), checksums.get("md5", "")),
-            )
-            db.execute("INSERT OR REPLACE INTO replicas VALUES (?, ?, ?, ?, 1)", (scope, name, rse, pfn))
+            for scope, name, rse, pfn, size, checksums in entries:
+                db.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                    (scope, name, size, checksums.get("adler32", ""), checksums.get("md5", "")),
+                )
+                db.execute("INSERT OR REPLACE INTO replicas VALUES (?, ?, ?, ?, 1)", (scope, name, rse, pfn))
 
     def list_replicas(
         self,

@@ -24,7 +24,7 @@ from .checksum import calculate_checksum
 from .console import ProgressView, plain, print_rows, print_summary
 from .engine import EngineOptions, Route, Transfer, TransferEngine
 from .errors import BadJobDescription, CopytoolsError, ErrorCodes
-from .filespec import FileSpec, files_from_job, parse_checksum
+from .filespec import FileSpec, JobFiles, files_from_job, parse_checksum
 from .interrupts import stop_on_signals
 from .localsite import default_directory, init_site
 from .names import shown
@@ -205,6 +205,21 @@ def _load_job(path: str) -> dict[str, Any]:
     return job
 
 
+def _read_job(path: str) -> tuple[JobFiles, dict[str, Any]]:
+    """The job's file specs and its trace fields; the description itself is not kept (it may list 50,000 files)."""
+    job = _load_job(path)
+    try:
+        jobfiles = files_from_job(job)
+    except BadJobDescription as exc:
+        raise UsageError(f"{path}: {exc.message}. Fix the job description and try again.") from None
+    return jobfiles, job_fields(
+        job_id=str(job.get("PandaID") or ""),
+        task_id=str(job.get("taskID") or ""),
+        user_dn=str(job.get("prodUserID") or ""),
+        definition_id=str(job.get("jobDefinitionID") or ""),
+    )
+
+
 def _site_parts(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """Queue, storages and catalog: given files first, else the embedded site (created if needed)."""
     site = init_site(args.site) if not (args.queue and args.storages) else None
@@ -262,11 +277,7 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         _check_writable_file("--report", args.report)
     if args.traces not in ("", "off") and not args.traces.startswith(("http://", "https://")):
         _check_writable_file("--traces", args.traces)
-    job = _load_job(args.job)
-    try:
-        jobfiles = files_from_job(job)
-    except BadJobDescription as exc:
-        raise UsageError(f"{args.job}: {exc.message}. Fix the job description and try again.") from None
+    jobfiles, job_trace = _read_job(args.job)
     files = jobfiles.indata if stagein else jobfiles.outdata + jobfiles.logdata
     if not files:
         raise UsageError(
@@ -285,12 +296,6 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
     workdir = _workdir(args.workdir, create=stagein and not args.dry_run, required=not stagein)
     view = ProgressView(console, sum(f.filesize for f in files), len(files), not args.no_progress, args.quiet)
     client_class = StageInClient if stagein else StageOutClient
-    job_trace = job_fields(
-        job_id=str(job.get("PandaID") or ""),
-        task_id=str(job.get("taskID") or ""),
-        user_dn=str(job.get("prodUserID") or ""),
-        definition_id=str(job.get("jobDefinitionID") or ""),
-    )
     if stagein:  # an input already there intact is not copied again; anything else is replaced
         options = engine_options(args, skip_identical=not args.force)
     else:  # a stored output is never replaced silently: the same bytes are done, other bytes are refused

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -134,8 +134,8 @@ class ProgressView:
             yield self
 
 
-def print_rows(console: Console, title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """A table on a terminal; elsewhere a header line and one tab-separated line per row, uncut."""
+def print_rows(console: Console, title: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """A table on a terminal; elsewhere a header line and one tab-separated line per row, uncut, as it comes."""
     if console.is_terminal:
         table = Table(title=title)
         for header in headers:
@@ -144,14 +144,15 @@ def print_rows(console: Console, title: str, headers: Sequence[str], rows: Seque
             table.add_row(*(escape(cell) for cell in row))
         console.print(table)
         return
-    for line in ("\t".join(headers), *("\t".join(row) for row in rows)):
-        plain(console, line)
+    plain(console, "\t".join(headers))
+    for row in rows:
+        plain(console, "\t".join(row))
 
 
 def print_summary(console: Console, report: dict[str, Any], quiet: bool = False) -> None:
     """The report: a row per file (unless quiet), then the totals in one line."""
     if not quiet:
-        rows = [
+        rows = (
             [
                 entry["lfn"],
                 entry["status"],
@@ -162,7 +163,7 @@ def print_summary(console: Console, report: dict[str, Any], quiet: bool = False)
                 entry["message"],
             ]
             for entry in report["files"]
-        ]
+        )
         headers = ("file", "status", "copytool", "bytes", "seconds", "code", "message")
         print_rows(console, f"{report['command']} ({report['activity']})", headers, rows)
     totals = report["totals"]

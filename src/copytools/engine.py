@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +34,10 @@ from .trace import NoTraces, TraceSender, for_file
 
 log = logging.getLogger(__name__)
 
+QUEUED_PER_WORKER = 2  # files handed to the pool per worker before one is done: enough to keep every worker busy
 
-@dataclass
+
+@dataclass(slots=True)
 class Route:
     """One way to move a file: from `source` to `destination`, with the storage it involves."""
 
@@ -43,7 +46,7 @@ class Route:
     ddmendpoint: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Transfer:
     """A file and the routes to try for it, best first (e.g. one per replica)."""
 
@@ -51,7 +54,7 @@ class Transfer:
     routes: list[Route]
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     """Progress of one file, for a CLI to draw: `start`, `progress`, `done` or `failed`."""
 
@@ -62,7 +65,7 @@ class Event:
     message: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What happened to one file: `transferred` or `failed` with a pilot code, trace state and message."""
 
@@ -153,17 +156,49 @@ class TransferEngine:
         inline_below = self.options.inline_below if self.tool.inline_small_files else 0
         small = [i for i, t in enumerate(transfers) if 0 < t.fspec.filesize < inline_below]
         large = [i for i, t in enumerate(transfers) if not 0 < t.fspec.filesize < inline_below]
-        outcomes: dict[int, Outcome] = {}
+        outcomes: list[Outcome | None] = [None] * len(transfers)
         workers = max(1, min(self.options.concurrency, len(large)))
         if workers == 1:
-            outcomes.update((i, self._transfer(transfers[i])) for i in large)
+            for i in large:
+                outcomes[i] = self._transfer(transfers[i])
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="copy") as pool:
-                futures = {i: pool.submit(self._transfer, transfers[i]) for i in large}
-                outcomes.update((i, self._transfer(transfers[i])) for i in small)
-                outcomes.update((i, future.result()) for i, future in futures.items())
-        outcomes.update((i, self._transfer(transfers[i])) for i in small if i not in outcomes)
-        return [outcomes[i] for i in range(len(transfers))]
+                self._run_pooled(pool, workers * QUEUED_PER_WORKER, transfers, large, small, outcomes)
+        for i in small:
+            if outcomes[i] is None:
+                outcomes[i] = self._transfer(transfers[i])
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _run_pooled(
+        self,
+        pool: ThreadPoolExecutor,
+        limit: int,
+        transfers: Sequence[Transfer],
+        large: list[int],
+        small: list[int],
+        outcomes: list[Outcome | None],
+    ) -> None:
+        """The large files through the pool, at most `limit` handed over and not done at a time (a job
+        may list 50,000 files); the small ones in this thread while the pool works."""
+        waiting = iter(large)
+        pending: dict[Future[Outcome], int] = {}
+
+        def hand_over() -> None:
+            for i in itertools.islice(waiting, limit - len(pending)):
+                pending[pool.submit(self._transfer, transfers[i])] = i
+
+        def collect(done: Iterable[Future[Outcome]]) -> None:
+            for future in done:
+                outcomes[pending.pop(future)] = future.result()
+
+        hand_over()
+        for i in small:
+            outcomes[i] = self._transfer(transfers[i])
+            collect([future for future in pending if future.done()])
+            hand_over()
+        while pending:
+            collect(wait(pending, return_when=FIRST_COMPLETED).done)
+            hand_over()
 
     def _watchdog(self, stop: threading.Event) -> None:
         """Cancel copies that passed their time-out or whose bytes stopped moving."""

@@ -27,9 +27,19 @@ def parse_checksum(text: str) -> dict[str, str]:
     return {kind: ck.normalize(kind, value)}
 
 
-@dataclass(eq=False)
-class FileSpec:
-    """One file of a job, with the pilot's FileSpec field names and defaults."""
+class _OpenAttributes:
+    """A base whose instances take attributes beyond their slots (in a `__dict__` made on first use)."""
+
+    __slots__ = ("__dict__",)
+
+
+@dataclass(eq=False, slots=True)
+class FileSpec(_OpenAttributes):
+    """One file of a job, with the pilot's FileSpec field names and defaults.
+
+    The fields are slots (a job may list tens of thousands of files); any other attribute, as pilot
+    code may set on a FileSpec, still works.
+    """
 
     filetype: str = "input"
     lfn: str = ""
@@ -158,6 +168,12 @@ def _column(job: dict[str, Any], key: str, count: int, code: int) -> list[str]:
     return values
 
 
+def _shared(values: list[str]) -> list[str]:
+    """The values with one string object for each distinct value (scopes, datasets and storages repeat)."""
+    distinct: dict[str, str] = {}
+    return [distinct.setdefault(value, value) for value in values]
+
+
 def _size(text: str, key: str, lfn: str, code: int) -> int:
     text = text.strip()
     if not text or text.upper() == "NULL":
@@ -189,10 +205,11 @@ def _inputs(job: dict[str, Any]) -> list[FileSpec]:
     code = ErrorCodes.STAGEINFAILED
     lfns = _split(job, "inFiles", code) or []
     count = len(lfns)
-    cols = {
-        key: _column(job, key, count, code)
-        for key in ("scopeIn", "GUID", "fsize", "checksum", "realDatasetsIn", "ddmEndPointIn", "prodDBlockToken")
-    }
+    cols = {key: _column(job, key, count, code) for key in ("GUID", "fsize", "checksum")}
+    cols.update(
+        (key, _shared(_column(job, key, count, code)))
+        for key in ("scopeIn", "realDatasetsIn", "ddmEndPointIn", "prodDBlockToken")
+    )
     access = "direct" if str(job.get("transferType", "")).lower() == "direct" else "copy"
     files: list[FileSpec] = []
     seen: dict[str, str] = {}  # the scope of each LFN listed
@@ -238,10 +255,10 @@ def _outputs(job: dict[str, Any]) -> tuple[list[FileSpec], list[FileSpec]]:
     lfns = _split(job, "outFiles", code) or []
     count = len(lfns)
     log_lfn = _single(job, "logFile", code)
-    datasets = _column(job, "realDatasets", count, code)
-    endpoints = _column(job, "ddmEndPointOut", count, code)
+    datasets = _shared(_column(job, "realDatasets", count, code))
+    endpoints = _shared(_column(job, "ddmEndPointOut", count, code))
     data_count = sum(1 for lfn in lfns if lfn != log_lfn)
-    scopes = iter(_column(job, "scopeOut", data_count, code))
+    scopes = iter(_shared(_column(job, "scopeOut", data_count, code)))
     outdata: list[FileSpec] = []
     logdata: list[FileSpec] = []
     seen: set[str] = set()

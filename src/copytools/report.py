@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from ._version import __version__
 from .engine import Outcome
@@ -30,7 +31,7 @@ def file_entry(fspec: FileSpec, outcome: Outcome | None) -> dict[str, Any]:
         "source": outcome.source if outcome else "",
         "destination": outcome.destination if outcome else fspec.turl,
         "attempts": outcome.attempts if outcome else 0,
-        "bytes": outcome.bytes if outcome and fspec.status == "transferred" else 0,
+        "bytes": _bytes(fspec, outcome),
         "seconds": round(outcome.seconds, 6) if outcome else 0.0,
         "started": _utc(started),
         "finished": _utc(started + outcome.seconds) if outcome else "",
@@ -42,24 +43,55 @@ def file_entry(fspec: FileSpec, outcome: Outcome | None) -> dict[str, Any]:
     }
 
 
+def _bytes(fspec: FileSpec, outcome: Outcome | None) -> int:
+    return outcome.bytes if outcome and fspec.status == "transferred" else 0
+
+
+class FileEntries(Sequence[dict[str, Any]]):
+    """The per-file entries of a report, each made when it is read: a job may have 50,000 files."""
+
+    def __init__(self, files: list[FileSpec], outcomes: list[Outcome]) -> None:
+        self.files = files
+        self.last: dict[int, Outcome] = {id(o.fspec): o for o in outcomes}
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self._entry(f) for f in self.files[index]]
+        return self._entry(self.files[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (self._entry(f) for f in self.files)
+
+    def _entry(self, fspec: FileSpec) -> dict[str, Any]:
+        return file_entry(fspec, self.last.get(id(fspec)))
+
+
 def build_report(
     command: str, activity: str, files: list[FileSpec], outcomes: list[Outcome], seconds: float = 0.0
 ) -> dict[str, Any]:
-    """The whole report: the command, the activity, totals, and an entry per file."""
-    last: dict[int, Outcome] = {id(o.fspec): o for o in outcomes}
-    entries = [file_entry(f, last.get(id(f))) for f in files]
-    done = [e for e in entries if e["status"] in DONE_STATUSES]
+    """The whole report: the command, the activity, totals, and an entry per file (`FileEntries`)."""
+    entries = FileEntries(files, outcomes)
+    done = sum(1 for f in files if f.status in DONE_STATUSES)
     return {
         "version": REPORT_VERSION,
         "copytools": __version__,
         "command": command,
         "activity": activity,
-        "succeeded": len(done) == len(entries),
+        "succeeded": done == len(files),
         "totals": {
-            "files": len(entries),
-            "done": len(done),
-            "failed": len(entries) - len(done),
-            "bytes": sum(e["bytes"] for e in entries),
+            "files": len(files),
+            "done": done,
+            "failed": len(files) - done,
+            "bytes": sum(_bytes(f, entries.last.get(id(f))) for f in files),
             "seconds": round(seconds, 3),
         },
         "files": entries,
@@ -67,7 +99,22 @@ def build_report(
 
 
 def write_report(path: str, report: dict[str, Any]) -> None:
-    """Write the report as indented JSON."""
+    """Write the report as indented JSON (as `json.dump(report, indent=2)` would), a list's items one at a time."""
     with open(path, "w", encoding="utf-8") as stream:
-        json.dump(report, stream, indent=2)
-        stream.write("\n")
+        stream.write("{")
+        for n, (key, value) in enumerate(report.items()):
+            stream.write(f"{',' if n else ''}\n  {json.dumps(key)}: ")
+            if not isinstance(value, Sequence) or isinstance(value, str):
+                stream.write(_indented(value, 1))
+                continue
+            opening = "["
+            for item in value:
+                stream.write(f"{opening}\n    {_indented(item, 2)}")
+                opening = ","
+            stream.write("[]" if opening == "[" else "\n  ]")
+        stream.write("\n}\n" if report else "}\n")
+
+
+def _indented(value: Any, level: int) -> str:
+    """`value` as indented JSON nested `level` deep (JSON strings hold no raw line breaks)."""
+    return json.dumps(value, indent=2).replace("\n", "\n" + "  " * level)

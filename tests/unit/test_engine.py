@@ -7,7 +7,10 @@ import resource
 import subprocess
 import sys
 import textwrap
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
+from copytools import engine as engine_module
 from copytools.engine import EngineOptions, Route, Transfer, TransferEngine
 from copytools.errors import CopytoolsError, ErrorCodes
 from copytools.filespec import FileSpec
@@ -172,3 +175,31 @@ def test_a_fifo_source_is_refused_at_once(tmp_path):
     )
     assert (outcome.status, outcome.state) == ("failed", "NOT_A_FILE")
     assert time.monotonic() - started < 5 and not (tmp_path / "f.root").exists()
+
+
+def test_the_pool_is_handed_a_bounded_number_of_files_at_a_time(tmp_path, monkeypatch):
+    """A 200-file job keeps at most QUEUED_PER_WORKER x concurrency files handed over and not done."""
+    outstanding, most = [0], [0]
+    lock = threading.Lock()
+
+    class CountingPool(ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            with lock:
+                outstanding[0] += 1
+                most[0] = max(most[0], outstanding[0])
+            future = super().submit(fn, *args, **kwargs)
+            future.add_done_callback(lambda _: _leave())
+            return future
+
+    def _leave():
+        with lock:
+            outstanding[0] -= 1
+
+    monkeypatch.setattr(engine_module, "ThreadPoolExecutor", CountingPool)
+    (tmp_path / "src.root").write_bytes(b"payload")
+    specs = [FileSpec(lfn=f"f{i}.root") for i in range(200)]  # size unknown: every file goes to the pool
+    routes = [[Route(str(tmp_path / "src.root"), str(tmp_path / spec.lfn))] for spec in specs]
+    engine = TransferEngine(LocalCopy("cp"), STAGE_IN, EngineOptions(concurrency=3))
+    outcomes = engine.run([Transfer(spec, route) for spec, route in zip(specs, routes, strict=True)])
+    assert [o.fspec for o in outcomes] == specs and all(s.status == "transferred" for s in specs)
+    assert 3 <= most[0] <= 3 * engine_module.QUEUED_PER_WORKER

@@ -179,3 +179,22 @@ def test_one_input_name_in_two_scopes_is_refused():
     with pytest.raises(BadJobDescription) as info:
         files_from_job({"inFiles": "a.root,a.root", "scopeIn": "s1,s2"})
     assert "'inFiles'" in info.value.message and "'s1'" in info.value.message and "'s2'" in info.value.message
+
+
+def test_fields_are_slots_and_other_attributes_still_work():
+    """Fields take no per-instance dictionary; a name only pilot code knows can still be set and read."""
+    spec = FileSpec(lfn="a.root")
+    assert "lfn" in type(spec).__slots__ and "lfn" not in spec.__dict__
+    spec.objectstore_id = 7  # a pilot FileSpec attribute that ours has no field for
+    assert (spec.objectstore_id, spec.__dict__) == (7, {"objectstore_id": 7})
+
+
+def test_repeated_values_of_a_job_share_one_string():
+    job = {
+        "inFiles": ",".join(f"f{i}.root" for i in range(3)),
+        "scopeIn": ",".join(["mc16_13TeV"] * 3),
+        "realDatasetsIn": ",".join(["mc16.EVNT.ds"] * 3),
+    }
+    first, *others = files_from_job(job).indata
+    assert all(o.scope is first.scope and o.dataset is first.dataset for o in others)
+    assert (first.scope, others[-1].dataset) == ("mc16_13TeV", "mc16.EVNT.ds")

@@ -322,3 +322,31 @@ def test_destination_url_keeps_the_endpoint_query():
         destination_url(protocol, "mc16", "f.root")
         == f"srm://se:8443/srm/managerv2?SFN=/pnfs/rucio/{rucio_path('mc16', 'f.root')}"
     )
+
+
+class CountingCatalog(LocalCatalog):
+    """The local catalog, recording how many files each request asks for."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.requests = []
+
+    def list_replicas(self, dids, schemes=None, location=None):
+        dids = list(dids)
+        self.requests.append(len(dids))
+        return super().list_replicas(dids, schemes, location)
+
+
+def test_replicas_are_asked_for_in_batches(site, tmp_path, monkeypatch):
+    queue, storages, _ = site
+    catalog = CountingCatalog(tmp_path / "counting.sqlite")
+    names = [f"f{i}.root" for i in range(7)]
+    catalog.register_many(("mc", n, "A", f"file://{tmp_path}/A/{n}", 10, {"adler32": "00000001"}) for n in names)
+    monkeypatch.setattr("copytools.staging.stagein.REPLICA_BATCH", 3)
+    files = [FileSpec(lfn=name, scope="mc") for name in [*names, "unknown.root"]]
+    client = StageInClient(queue, storages, catalog=catalog)
+    client.prepare_files(files)
+    client.resolve_replicas(files)
+    assert catalog.requests == [3, 3, 2]
+    assert [f.replicas[0]["pfn"] for f in files[:-1]] == [f"file://{tmp_path}/A/{n}" for n in names]
+    assert files[-1].replicas == [] and files[0].filesize == 10

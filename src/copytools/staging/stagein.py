@@ -30,6 +30,7 @@ DIRECT_LAN_SCHEMAS = ["root", "dcache", "dcap", "file", "https"]
 DIRECT_WAN_SCHEMAS = ["root", "https"]
 WAN_COPY_SCHEMAS = ["root", "gsiftp", "dcap", "srm", "storm", "https"]
 DEFAULT_MAX_INPUT_MB = 14336
+REPLICA_BATCH = 1000  # files per catalog request
 
 
 def _matches(pfn: str, schemas: list[str] | None) -> bool:
@@ -89,25 +90,34 @@ class StageInClient(StagingClient):
                 fspec.ddm_activity = ["read_lan", "read_wan"] if lan_file else ["read_wan"]
 
     def resolve_replicas(self, files: list[FileSpec]) -> None:
-        """Fill each file's replicas from the catalog, LAN storages first, and cross-check size and checksums."""
-        if self.catalog is None:
-            raise CopytoolsError("no replica catalog configured", code=ErrorCodes.RUCIOLISTREPLICASFAILED)
-        try:
-            records = self.catalog.list_replicas(
-                [(f.scope, f.lfn) for f in files], schemes=REPLICA_SCHEMES, location=self.location
-            )
-        except CopytoolsError:
-            raise
-        except Exception as exc:
-            raise CopytoolsError(f"Failed to get replicas: {exc}", code=ErrorCodes.RUCIOLISTREPLICASFAILED) from None
-        by_did = {(r.scope, r.name): r for r in records}
-        for fspec in files:
-            record = by_did.get((fspec.scope, fspec.lfn))
-            fspec.replicas = []
-            if record is not None:
-                self._add_replicas(fspec, record)
+        """Fill each file's replicas from the catalog, LAN storages first, and cross-check size and checksums.
 
-    def _add_replicas(self, fspec: FileSpec, record: ReplicaRecord) -> None:
+        The catalog is asked `REPLICA_BATCH` files at a time: only one batch's answer is held at once.
+        """
+        catalog = self.catalog
+        storages: dict[str, str] = {}  # one string per storage name, however many replicas name it
+        if catalog is None:
+            raise CopytoolsError("no replica catalog configured", code=ErrorCodes.RUCIOLISTREPLICASFAILED)
+        for start in range(0, len(files), REPLICA_BATCH):
+            batch = files[start : start + REPLICA_BATCH]
+            try:
+                records = catalog.list_replicas(
+                    [(f.scope, f.lfn) for f in batch], schemes=REPLICA_SCHEMES, location=self.location
+                )
+            except CopytoolsError:
+                raise
+            except Exception as exc:
+                raise CopytoolsError(
+                    f"Failed to get replicas: {exc}", code=ErrorCodes.RUCIOLISTREPLICASFAILED
+                ) from None
+            by_did = {(r.scope, r.name): r for r in records}
+            for fspec in batch:
+                record = by_did.get((fspec.scope, fspec.lfn))
+                fspec.replicas = []
+                if record is not None:
+                    self._add_replicas(fspec, record, storages)
+
+    def _add_replicas(self, fspec: FileSpec, record: ReplicaRecord, storages: dict[str, str]) -> None:
         self.trace_report["validateStart"] = time.time()
         ordered = sorted(record.replicas, key=lambda r: r.priority)
         rank = {rse: i for i, rse in enumerate(fspec.inputddms)}
@@ -119,7 +129,8 @@ class StageInClient(StagingClient):
                 continue
             domain = "lan" if replica.rse in fspec.inputddms else "wan"
             if (domain == "lan" and fspec.allow_lan) or (domain == "wan" and fspec.allow_wan):
-                chosen.append({"pfn": replica.pfn, "ddmendpoint": replica.rse, "domain": domain})
+                rse = storages.setdefault(replica.rse, replica.rse)
+                chosen.append({"pfn": replica.pfn, "ddmendpoint": rse, "domain": domain})
         if record.bytes and fspec.filesize != record.bytes:
             if fspec.filesize:
                 log.warning("%s: size %d in the job, %d in the catalog", fspec.lfn, fspec.filesize, record.bytes)
@@ -203,7 +214,8 @@ class StageInClient(StagingClient):
                 self.resolve_replicas(files)
             missing = self.choose_replicas(files, schemas)
             self.set_status_for_direct_access(files)
-        remain = [f for f in files if f.require_transfer() and f not in missing]
+        missing_ids = {id(f) for f in missing}  # a set: a job may have 50,000 files, many without a replica
+        remain = [f for f in files if f.require_transfer() and id(f) not in missing_ids]
         outcomes = []
         if remain:
             if tool.check_availablespace and not (self.queue and self.queue.maxinputsize == -1):

@@ -190,12 +190,12 @@ class StageOutClient(StagingClient):
 
     def _register(self, files: list[FileSpec]) -> None:
         """Record transferred outputs in the catalog when it accepts registrations (the local one does)."""
-        register = getattr(self.catalog, "register", None)
-        if register is None:
+        register_many = getattr(self.catalog, "register_many", None)
+        if register_many is None:
             return
-        for fspec in files:
-            if fspec.status == "transferred":
-                register(fspec.scope, fspec.lfn, fspec.ddmendpoint, fspec.turl, fspec.filesize, fspec.checksum)
+        register_many(
+            (f.scope, f.lfn, f.ddmendpoint, f.turl, f.filesize, f.checksum) for f in files if f.status == "transferred"
+        )
 
     def transfer_with_alternative(
         self, files: list[FileSpec], activities: list[str], allow_alternative: bool = True, **job: Any
