@@ -10,7 +10,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -24,12 +24,12 @@ from .checksum import calculate_checksum
 from .console import ProgressView, plain, print_rows, print_summary
 from .engine import EngineOptions, Route, Transfer, TransferEngine
 from .errors import BadJobDescription, CopytoolsError, ErrorCodes
-from .filespec import FileSpec, JobFiles, files_from_job, parse_checksum
+from .filespec import FileSpec, InputColumns, job_parts, parse_checksum
 from .interrupts import stop_on_signals
 from .localsite import default_directory, init_site
 from .names import shown
 from .plan import PlanEntry, plan_stage_in, plan_stage_out
-from .report import build_report, write_report
+from .report import SpooledReport, write_report
 from .site import load_queue, load_storages, read_json
 from .staging import StageInClient, StageOutClient
 from .tool import STAGE_IN, STAGE_OUT, ToolSettings, local_path
@@ -38,6 +38,8 @@ from .trace import job_fields, sender_for
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_TRANSFER_FAILED = 12  # the pilot's stage-in/out scripts use 12 for a transfer error
+FILES_PER_BATCH = 2000  # stage-in: the inputs whose file specs, outcomes and report entries are held at once
+DONE = ("transferred", "remote_io", "no_transfer")
 
 SCHEME_TOOLS = {
     "file": "posix",
@@ -162,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     stage_in = commands.add_parser("stage-in", help="copy a job's input files into its work directory")
     _add_transfer_options(stage_in, "pr")
+    stage_in.add_argument(  # internal: tests run a small job in several batches
+        "--files-per-batch", type=positive_int, default=FILES_PER_BATCH, help=argparse.SUPPRESS
+    )
     stage_in.add_argument(
         "--force", action="store_true", help="copy inputs again even when already there with the right checksum"
     )
@@ -205,18 +210,25 @@ def _load_job(path: str) -> dict[str, Any]:
     return job
 
 
-def _read_job(path: str) -> tuple[JobFiles, dict[str, Any]]:
-    """The job's file specs and its trace fields; the description itself is not kept (it may list 50,000 files)."""
+def _read_job(path: str) -> tuple[InputColumns, list[FileSpec], dict[str, Any]]:
+    """The job's inputs (as columns), its output and log file specs, and its trace fields, all checked.
+
+    The description itself is not kept (it may list 50,000 files).
+    """
     job = _load_job(path)
     try:
-        jobfiles = files_from_job(job)
+        inputs, outdata, logdata = job_parts(job)
     except BadJobDescription as exc:
         raise UsageError(f"{path}: {exc.message}. Fix the job description and try again.") from None
-    return jobfiles, job_fields(
-        job_id=str(job.get("PandaID") or ""),
-        task_id=str(job.get("taskID") or ""),
-        user_dn=str(job.get("prodUserID") or ""),
-        definition_id=str(job.get("jobDefinitionID") or ""),
+    return (
+        inputs,
+        outdata + logdata,
+        job_fields(
+            job_id=str(job.get("PandaID") or ""),
+            task_id=str(job.get("taskID") or ""),
+            user_dn=str(job.get("prodUserID") or ""),
+            definition_id=str(job.get("jobDefinitionID") or ""),
+        ),
     )
 
 
@@ -277,9 +289,8 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         _check_writable_file("--report", args.report)
     if args.traces not in ("", "off") and not args.traces.startswith(("http://", "https://")):
         _check_writable_file("--traces", args.traces)
-    jobfiles, job_trace = _read_job(args.job)
-    files = jobfiles.indata if stagein else jobfiles.outdata + jobfiles.logdata
-    if not files:
+    inputs, outputs, job_trace = _read_job(args.job)
+    if not (len(inputs) if stagein else outputs):
         raise UsageError(
             f"{args.job} lists no {'input' if stagein else 'output'} files ("
             f"{'inFiles' if stagein else 'outFiles'} is empty)."
@@ -294,7 +305,8 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
     if args.copytool:
         registry.load(args.copytool)
     workdir = _workdir(args.workdir, create=stagein and not args.dry_run, required=not stagein)
-    view = ProgressView(console, sum(f.filesize for f in files), len(files), not args.no_progress, args.quiet)
+    size, count = (inputs.total_size(), len(inputs)) if stagein else (sum(f.filesize for f in outputs), len(outputs))
+    view = ProgressView(console, size, count, not args.no_progress, args.quiet)
     client_class = StageInClient if stagein else StageOutClient
     if stagein:  # an input already there intact is not copied again; anything else is replaced
         options = engine_options(args, skip_identical=not args.force)
@@ -311,6 +323,7 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         registry.load(name)  # a copytool the queue names but nobody knows is bad input (exit 2)
     if args.dry_run:
         planner = plan_stage_in if stagein else plan_stage_out
+        files = inputs.specs() if stagein else outputs
         plan = planner(client_class(queue, storages, **client_parts), files, args.activity, workdir)  # type: ignore[arg-type]
         _print_plan(console, args.command, plan)
         if args.report:
@@ -318,38 +331,74 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
         return EXIT_OK if all(e.ok for e in plan) else EXIT_TRANSFER_FAILED
     traces = sender_for(args.traces, spool=os.path.join(workdir, "unsent_traces.jsonl"))
     client = client_class(queue, storages, traces=traces, **client_parts)
+    spool = SpooledReport(os.path.dirname(os.path.abspath(args.report)) if args.report else None)
+    failures: list[str] = []
     started = time.monotonic()
     try:
         with stop_on_signals(options.interrupt) as interrupted, view.showing():
-            extra = {"rucio_host": args.rucio_host} if args.rucio_host else {}
-            if stagein:
-                client.transfer(files, args.activity, workdir=workdir, **extra)
+            if isinstance(client, StageInClient):
+                batches = _input_batches(client, inputs, args.files_per_batch, workdir)
             else:
-                assert isinstance(client, StageOutClient)
-                client.prepare_destinations(files, [args.activity])
-                client.transfer_with_alternative(files, [args.activity], workdir=workdir, **extra)
+                batches = iter([outputs])
+            for files in batches:  # a batch after an interrupt is only marked interrupted: nothing starts
+                _transfer_batch(client, files, args.activity, workdir, args.rucio_host or "")
+                failures += [_failure(e) for e in spool.add(files, client.outcomes) if e["status"] not in DONE]
+                client.outcomes.clear()
+        report = spool.report(args.command, args.activity, time.monotonic() - started)
+        if args.report:
+            try:
+                write_report(args.report, report)
+            except OSError as exc:
+                raise UsageError(f"cannot write the report {args.report}: {exc.strerror or exc}") from None
+        print_summary(console, report, args.quiet)
+    finally:
+        traces.close()
+        spool.close()
+    for line in failures:
+        _say(line)
+    if interrupted.signal:
+        _say(f"interrupted by signal {interrupted.signal}: {len(failures)} file(s) not done")
+        return interrupted.exit_status
+    return EXIT_TRANSFER_FAILED if failures else EXIT_OK
+
+
+def _input_batches(
+    client: StageInClient, inputs: InputColumns, per_batch: int, workdir: str
+) -> Iterator[list[FileSpec]]:
+    """The inputs' file specs, `per_batch` at a time.
+
+    A job whose inputs together do not fit (the queue's limit, the free space) is one batch: the client refuses
+    it as a whole, before anything is copied.
+    """
+    try:
+        client.check_space(len(inputs), inputs.total_size(), workdir)
+    except CopytoolsError:
+        per_batch = len(inputs)
+    for start in range(0, len(inputs), per_batch):
+        yield inputs.specs(start, start + per_batch)
+
+
+def _transfer_batch(
+    client: StageInClient | StageOutClient, files: list[FileSpec], activity: str, workdir: str, rucio_host: str
+) -> None:
+    """Transfer one batch of files; a failure is in the files' states (and logged), not raised."""
+    try:
+        if isinstance(client, StageInClient):
+            client.transfer(files, activity, workdir=workdir, rucio_host=rucio_host)
+        else:
+            client.prepare_destinations(files, [activity])
+            client.transfer_with_alternative(files, [activity], workdir=workdir, rucio_host=rucio_host)
     except CopytoolsError as exc:
         log.debug("transfer failed", exc_info=True)
         log.info("transfer failed: %s", exc)
-    finally:
-        traces.close()
-    report = build_report(args.command, args.activity, files, client.outcomes, time.monotonic() - started)
-    if args.report:
-        try:
-            write_report(args.report, report)
-        except OSError as exc:
-            raise UsageError(f"cannot write the report {args.report}: {exc.strerror or exc}") from None
-    print_summary(console, report, args.quiet)
-    failed = [e for e in report["files"] if e["status"] not in ("transferred", "remote_io", "no_transfer")]
-    for entry in failed:
-        _say(
-            f"FAILED {entry['lfn']} ({entry['copytool'] or 'no copytool'}): "
-            f"error {entry['error_code']} ({entry['state']}): {entry['message']}"
-        )
-    if interrupted.signal:
-        _say(f"interrupted by signal {interrupted.signal}: {len(failed)} file(s) not done")
-        return interrupted.exit_status
-    return EXIT_TRANSFER_FAILED if failed else EXIT_OK
+
+
+def _failure(entry: dict[str, Any]) -> str:
+    """The line that names a file not done, its copytool and its error."""
+    return (
+        f"FAILED {entry['lfn']} ({entry['copytool'] or 'no copytool'}): "
+        f"error {entry['error_code']} ({entry['state']}): {entry['message']}"
+    )
 
 
 def _copy(args: argparse.Namespace, console: Console) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,7 +202,51 @@ def _scope(text: str, key: str, code: int) -> str:
         raise BadJobDescription(f"job description key {key!r}: {exc.message}", code=code) from None
 
 
-def _inputs(job: dict[str, Any]) -> list[FileSpec]:
+@dataclass
+class InputColumns:
+    """A job's inputs, checked, as columns of short strings: file specs are made a range at a time.
+
+    A job may list 50,000 inputs; a column entry costs a fraction of a FileSpec with its dicts and lists.
+    """
+
+    lfns: list[str] = field(default_factory=list)
+    scopes: list[str] = field(default_factory=list)
+    guids: list[str] = field(default_factory=list)
+    sizes: array[int] = field(default_factory=lambda: array("q"))
+    checksums: list[str] = field(default_factory=list)  # as the job writes them; each parsed once when checked
+    datasets: list[str] = field(default_factory=list)
+    endpoints: list[str] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    access: str = "copy"
+
+    def __len__(self) -> int:
+        return len(self.lfns)
+
+    def total_size(self) -> int:
+        """The sum of the inputs' sizes in bytes."""
+        return sum(self.sizes)
+
+    def specs(self, start: int = 0, stop: int | None = None) -> list[FileSpec]:
+        """The file specs of the inputs `start` to `stop` (all by default), new ones at each call."""
+        return [
+            FileSpec(
+                filetype="input",
+                lfn=self.lfns[i],
+                scope=self.scopes[i],
+                guid=self.guids[i],
+                filesize=self.sizes[i],
+                checksum=parse_checksum(self.checksums[i]),
+                dataset=self.datasets[i],
+                ddmendpoint=self.endpoints[i],
+                storage_token=self.tokens[i],
+                accessmode="copy" if self.tokens[i] == "local" else self.access,
+            )
+            for i in range(*slice(start, stop).indices(len(self)))
+        ]
+
+
+def input_columns(job: dict[str, Any]) -> InputColumns:
+    """The job's inputs, each checked as `files_from_job` checks it; an entry listed again is left out."""
     code = ErrorCodes.STAGEINFAILED
     lfns = _split(job, "inFiles", code) or []
     count = len(lfns)
@@ -210,8 +255,7 @@ def _inputs(job: dict[str, Any]) -> list[FileSpec]:
         (key, _shared(_column(job, key, count, code)))
         for key in ("scopeIn", "realDatasetsIn", "ddmEndPointIn", "prodDBlockToken")
     )
-    access = "direct" if str(job.get("transferType", "")).lower() == "direct" else "copy"
-    files: list[FileSpec] = []
+    inputs = InputColumns(access="direct" if str(job.get("transferType", "")).lower() == "direct" else "copy")
     seen: dict[str, str] = {}  # the scope of each LFN listed
     for i, raw in enumerate(lfns):
         if raw in ("", "NULL"):
@@ -227,27 +271,20 @@ def _inputs(job: dict[str, Any]) -> list[FileSpec]:
             continue
         seen[lfn] = scope
         try:
-            checksum = parse_checksum(cols["checksum"][i])
+            parse_checksum(cols["checksum"][i])
         except ChecksumError as exc:
             raise BadJobDescription(
                 f"job description key 'checksum': {exc.message} for file {lfn!r}", code=code
             ) from None
-        token = cols["prodDBlockToken"][i]
-        files.append(
-            FileSpec(
-                filetype="input",
-                lfn=lfn,
-                scope=scope,
-                guid=cols["GUID"][i],
-                filesize=_size(cols["fsize"][i], "fsize", lfn, code),
-                checksum=checksum,
-                dataset=cols["realDatasetsIn"][i],
-                ddmendpoint=cols["ddmEndPointIn"][i],
-                storage_token=token,
-                accessmode="copy" if token == "local" else access,
-            )
-        )
-    return files
+        inputs.lfns.append(lfn)
+        inputs.scopes.append(scope)
+        inputs.guids.append(cols["GUID"][i])
+        inputs.sizes.append(_size(cols["fsize"][i], "fsize", lfn, code))
+        inputs.checksums.append(cols["checksum"][i])
+        inputs.datasets.append(cols["realDatasetsIn"][i])
+        inputs.endpoints.append(cols["ddmEndPointIn"][i])
+        inputs.tokens.append(cols["prodDBlockToken"][i])
+    return inputs
 
 
 def _outputs(job: dict[str, Any]) -> tuple[list[FileSpec], list[FileSpec]]:
@@ -287,9 +324,15 @@ def _outputs(job: dict[str, Any]) -> tuple[list[FileSpec], list[FileSpec]]:
     return outdata, logdata
 
 
-def files_from_job(job: dict[str, Any]) -> JobFiles:
-    """Input, output and log file specs from a PanDA job description (its comma-separated keys)."""
+def job_parts(job: dict[str, Any]) -> tuple[InputColumns, list[FileSpec], list[FileSpec]]:
+    """A PanDA job description's inputs (as columns), output and log file specs, all checked."""
     if not isinstance(job, dict):
         raise BadJobDescription("a job description must be a JSON object")
     outdata, logdata = _outputs(job)
-    return JobFiles(indata=_inputs(job), outdata=outdata, logdata=logdata)
+    return input_columns(job), outdata, logdata
+
+
+def files_from_job(job: dict[str, Any]) -> JobFiles:
+    """Input, output and log file specs from a PanDA job description (its comma-separated keys)."""
+    inputs, outdata, logdata = job_parts(job)
+    return JobFiles(indata=inputs.specs(), outdata=outdata, logdata=logdata)

@@ -185,12 +185,15 @@ class StageInClient(StagingClient):
 
     def check_availablespace(self, files: list[FileSpec], workdir: str) -> None:
         """Refuse inputs larger than the queue's limit or than the free space where they go."""
-        total = sum(f.filesize for f in files)
+        self.check_space(len(files), sum(f.filesize for f in files), workdir)
+
+    def check_space(self, count: int, total: int, workdir: str) -> None:
+        """Refuse `count` inputs of `total` bytes when larger than the queue's limit or the free space in `workdir`."""
         limit_mb = self.queue.maxwdir if self.queue and self.queue.maxwdir else DEFAULT_MAX_INPUT_MB
         limit = limit_mb * 1024 * 1024
         if total > limit:
             raise SizeTooLarge(
-                f"too many/too large input files ({len(files)}). total file size={total} B > maxinputsize={limit} B"
+                f"too many/too large input files ({count}). total file size={total} B > maxinputsize={limit} B"
             )
         try:
             free = shutil.disk_usage(workdir).free
