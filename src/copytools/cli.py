@@ -368,11 +368,14 @@ def _input_batches(
     """The inputs' file specs, `per_batch` at a time.
 
     A job whose inputs together do not fit (the queue's limit, the free space) is one batch: the client refuses
-    it as a whole, before anything is copied.
+    it as a whole, before anything is copied. So is a job that does not give every input's size: the catalog
+    gives the missing ones, and only a whole batch's sizes are checked.
     """
     try:
         client.check_space(len(inputs), inputs.total_size(), workdir)
     except CopytoolsError:
+        per_batch = len(inputs)
+    if 0 in inputs.sizes:
         per_batch = len(inputs)
     for start in range(0, len(inputs), per_batch):
         yield inputs.specs(start, start + per_batch)

@@ -1,7 +1,9 @@
+import dataclasses
+
 import pytest
 
 from copytools.errors import BadJobDescription, ErrorCodes
-from copytools.filespec import FileSpec, files_from_job, parse_checksum
+from copytools.filespec import FileSpec, files_from_job, job_parts, parse_checksum
 
 JOB = {
     "inFiles": "EVNT.01.pool.root.1,EVNT.02.pool.root.1",
@@ -198,3 +200,33 @@ def test_repeated_values_of_a_job_share_one_string():
     first, *others = files_from_job(job).indata
     assert all(o.scope is first.scope and o.dataset is first.dataset for o in others)
     assert (first.scope, others[-1].dataset) == ("mc16_13TeV", "mc16.EVNT.ds")
+
+
+def test_input_columns_make_the_file_specs_a_range_at_a_time():
+    job = {
+        "inFiles": "a.root,NULL,b.root,a.root,c.root",
+        "scopeIn": "s,s,s,s,s",
+        "GUID": "G1,NULL,G3,G4,G5",
+        "fsize": "1,2,3,4,5",
+        "checksum": "ad:0a1b2c3d,,md5:" + "ab" * 16 + ",,",
+        "realDatasetsIn": "d1,d2,d3,d4,d5",
+        "ddmEndPointIn": "E1,E2,E3,E4,E5",
+        "prodDBlockToken": "local,NULL,t3,t4,t5",
+        "transferType": "direct",
+    }
+    inputs = job_parts(job)[0]
+    whole = files_from_job(job).indata
+    in_ranges = inputs.specs(0, 2) + inputs.specs(2, 5)
+    assert len(inputs) == 3 and inputs.total_size() == 1 + 3 + 5  # NULL and the repeated a.root left out
+    assert [f.lfn for f in whole] == ["a.root", "b.root", "c.root"]
+    fields = [f.name for f in dataclasses.fields(FileSpec)]
+    assert [[getattr(f, n) for n in fields] for f in in_ranges] == [[getattr(f, n) for n in fields] for f in whole]
+    assert in_ranges[1].checksum == {"md5": "ab" * 16} and in_ranges[0].checksum is not whole[0].checksum
+    assert [f.accessmode for f in in_ranges] == ["copy", "direct", "direct"]
+    assert (in_ranges[2].guid, in_ranges[2].dataset, in_ranges[2].ddmendpoint) == ("G5", "d5", "E5")
+
+
+def test_every_input_is_checked_before_any_file_spec_is_made():
+    job = {"inFiles": "a.root,b.root,c.root", "scopeIn": "s,s,s", "checksum": "ad:0a1b2c3d,ad:0a1b2c3d,zz:1"}
+    with pytest.raises(BadJobDescription, match=r"'checksum'.*c\.root"):
+        job_parts(job)

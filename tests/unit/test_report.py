@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 
 from copytools.engine import Outcome
 from copytools.filespec import FileSpec, mark_done, mark_failed
-from copytools.report import build_report, file_entry, write_report
+from copytools.report import SpooledReport, build_report, file_entry, write_report
 
 
 def _run() -> tuple[list[FileSpec], list[Outcome]]:
@@ -49,3 +50,17 @@ def test_the_written_report_is_the_indented_json_of_the_whole(tmp_path) -> None:
         write_report(str(path), report)
         whole = {k: list(v) if k in ("files", "plan") else v for k, v in report.items()}
         assert path.read_text(encoding="utf-8") == json.dumps(whole, indent=2) + "\n"
+
+
+def test_a_spooled_report_is_the_report_of_all_its_batches(tmp_path) -> None:
+    files, outcomes = _run()
+    spool = SpooledReport(str(tmp_path))
+    first = spool.add(files[:1], outcomes[:2])
+    spool.add(files[1:], outcomes[2:])
+    spooled, whole = spool.report("stage-in", "pr", 2.0), build_report("stage-in", "pr", files, outcomes, 2.0)
+    assert first == [file_entry(files[0], outcomes[1])] and os.listdir(tmp_path) == []  # the spool has no name
+    assert len(spooled["files"]) == 3 and list(spooled["files"]) == list(whole["files"])  # read again at each pass
+    write_report(str(tmp_path / "spooled.json"), spooled)
+    write_report(str(tmp_path / "whole.json"), whole)
+    assert (tmp_path / "spooled.json").read_text() == (tmp_path / "whole.json").read_text()
+    spool.close()
