@@ -24,7 +24,7 @@ from .checksum import calculate_checksum
 from .console import ProgressView, plain, print_rows, print_summary
 from .engine import EngineOptions, Route, Transfer, TransferEngine
 from .errors import BadJobDescription, CopytoolsError, ErrorCodes
-from .filespec import FileSpec, InputColumns, job_parts, parse_checksum
+from .filespec import DONE_STATUSES, FileSpec, InputColumns, job_parts, parse_checksum
 from .interrupts import stop_on_signals
 from .localsite import default_directory, init_site
 from .names import shown
@@ -39,7 +39,6 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_TRANSFER_FAILED = 12  # the pilot's stage-in/out scripts use 12 for a transfer error
 FILES_PER_BATCH = 2000  # stage-in: the inputs whose file specs, outcomes and report entries are held at once
-DONE = ("transferred", "remote_io", "no_transfer")
 
 SCHEME_TOOLS = {
     "file": "posix",
@@ -342,7 +341,7 @@ def _transfer(args: argparse.Namespace, console: Console) -> int:
                 batches = iter([outputs])
             for files in batches:  # a batch after an interrupt is only marked interrupted: nothing starts
                 _transfer_batch(client, files, args.activity, workdir, args.rucio_host or "")
-                failures += [_failure(e) for e in spool.add(files, client.outcomes) if e["status"] not in DONE]
+                failures += [_failure(e) for e in spool.add(files, client.outcomes) if e["status"] not in DONE_STATUSES]
                 client.outcomes.clear()
         report = spool.report(args.command, args.activity, time.monotonic() - started)
         if args.report:
