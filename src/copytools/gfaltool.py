@@ -18,14 +18,14 @@ import time
 from types import ModuleType
 from typing import Any
 
-from .checksum import MultiChecksum, canonical_type
+from .checksum import canonical_type
 from .classify import classify_output, storage_unreachable, unreachable
 from .client_timeouts import CHECKSUM_RETRY_DELAYS, client_environment, http_silence, set_process_defaults
 from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
-from .localcopy import create_new
-from .tool import CopyContext, CopyResult, Copytool, ToolSettings, local_path, os_error
+from .localcopy import write_received
+from .tool import CopyContext, CopyResult, Copytool, ToolSettings, local_path
 
 TIMEOUT_EXIT_CODES = (110, 62)  # ETIMEDOUT, ETIME
 PYTHON_FOR_GFAL = "/usr/bin/python3"  # gfal2-util's launcher starts much faster when told which python
@@ -203,26 +203,16 @@ class GfalBindingsTool(Copytool):
         refuse_silent(source)
         context = self._context(min(ctx.timeout, ctx.stall_timeout or ctx.timeout))  # a request outlasts no stall
         ctx.on_cancel(context.cancel)
-        running = MultiChecksum(ctx.kinds)
-        offset = 0
         try:
             remote = context.open(source, "r")
         except Exception as exc:  # gfal2.GError
             raise gfal_error(exc, ctx.stagein, request=True) from None
         try:
-            with create_new(destination) as target:
-                while data := remote.read_bytes(READ_CHUNK):
-                    target.write(data)
-                    running.update(data)
-                    offset += len(data)
-                    ctx.progress(len(data))
-        except OSError as exc:
-            raise os_error(exc, ctx.stagein, destination) from None
+            return write_received(iter(lambda: remote.read_bytes(READ_CHUNK), b""), destination, ctx)
         except CopytoolsError:
             raise
         except Exception as exc:  # gfal2.GError: the module is loaded at run time
             raise gfal_error(exc, ctx.stagein) from None
-        return CopyResult(size=offset, checksums=running.hexdigests(), streamed=True)
 
     def _transfer(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
         """An upload, third-party or local copy by gfal2, then the size and checksum a storage holds."""

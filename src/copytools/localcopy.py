@@ -6,10 +6,10 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import BinaryIO, ClassVar
 
-from .checksum import copy_stream
+from .checksum import MultiChecksum, copy_stream
 from .errors import CopytoolsError, ErrorCodes
 from .kernelcopy import KERNEL_COPY_MIN, kernel_copy
 from .tool import STAGE_IN, CopyContext, CopyResult, Copytool, local_path, os_error
@@ -146,6 +146,22 @@ def create_new(path: str) -> BinaryIO:
         os.unlink(path)
         fd = os.open(path, flags, 0o644)
     return os.fdopen(fd, "wb")
+
+
+def write_received(chunks: Iterable[bytes], destination: str, ctx: CopyContext) -> CopyResult:
+    """Write the chunks of a download into a new local file, checksummed and counted as they arrive."""
+    running = MultiChecksum(ctx.kinds)
+    size = 0
+    try:
+        with create_new(destination) as target:
+            for data in chunks:
+                target.write(data)
+                running.update(data)
+                size += len(data)
+                ctx.progress(len(data))
+    except OSError as exc:
+        raise os_error(exc, ctx.stagein, destination) from None
+    return CopyResult(size=size, checksums=running.hexdigests(), streamed=True)
 
 
 def _unlink_unless_same(src: str, final: str) -> None:

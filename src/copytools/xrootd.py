@@ -9,6 +9,7 @@ import re
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
 from typing import Any
 
 from .checksum import MultiChecksum, canonical_type
@@ -17,7 +18,7 @@ from .client_timeouts import CHECKSUM_RETRY_DELAYS, client_environment, configur
 from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
-from .localcopy import create_new
+from .localcopy import write_received
 from .tool import CopyContext, CopyResult, Copytool, ToolSettings, local_path, os_error
 
 READ_CHUNK = 4 * 1024 * 1024
@@ -322,25 +323,22 @@ class XrdclTool(_ServerFiles, Copytool):
         status, _ = remote.open(source, OpenFlags.READ, timeout=limit)  # type: ignore[no-untyped-call]
         if not status.ok:
             raise status_error(status, ctx.stagein)
-        running = MultiChecksum(ctx.kinds)
-        offset = 0
+
+        def chunks() -> Iterator[bytes]:
+            offset = 0
+            while True:
+                status, data = remote.read(offset, READ_CHUNK, timeout=limit)  # type: ignore[no-untyped-call]
+                if not status.ok:
+                    raise status_error(status, ctx.stagein)
+                if not data:
+                    return
+                offset += len(data)
+                yield data
+
         try:
-            with create_new(destination) as target:
-                while True:
-                    status, data = remote.read(offset, READ_CHUNK, timeout=limit)  # type: ignore[no-untyped-call]
-                    if not status.ok:
-                        raise status_error(status, ctx.stagein)
-                    if not data:
-                        break
-                    target.write(data)
-                    running.update(data)
-                    offset += len(data)
-                    ctx.progress(len(data))
-        except OSError as exc:
-            raise os_error(exc, ctx.stagein, destination) from None
+            return write_received(chunks(), destination, ctx)
         finally:
             remote.close()  # type: ignore[no-untyped-call]
-        return CopyResult(size=offset, checksums=running.hexdigests(), streamed=True)
 
     def _write(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
         """Upload by reading the local file here, once: its checksum is computed from the bytes sent.
