@@ -18,7 +18,7 @@ from pathlib import Path
 from pilot_runner import DEFAULT_PILOT_PYTHON, time_pilot_script
 
 from copytools.checksum import calculate_checksum
-from copytools.engine import EngineOptions
+from copytools.engine_options import EngineOptions
 from copytools.filespec import FileSpec
 from copytools.staging import StageInClient
 

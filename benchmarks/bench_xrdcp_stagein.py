@@ -31,7 +31,7 @@ for key, value in FAST_FAIL_ENV.items():
     os.environ.setdefault(key, value)
 
 from copytools.catalog import LocalCatalog  # noqa: E402
-from copytools.engine import EngineOptions  # noqa: E402
+from copytools.engine_options import EngineOptions  # noqa: E402
 from copytools.filespec import FileSpec  # noqa: E402
 from copytools.gfaltool import environment as gfal_environment  # noqa: E402
 from copytools.site import queue_from_dict  # noqa: E402

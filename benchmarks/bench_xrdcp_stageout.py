@@ -41,7 +41,7 @@ from tests.servers.xrootd import FAST_FAIL_ENV, XrootdServer  # noqa: E402
 for key, value in FAST_FAIL_ENV.items():
     os.environ.setdefault(key, value)
 
-from copytools.engine import EngineOptions  # noqa: E402
+from copytools.engine_options import EngineOptions  # noqa: E402
 from copytools.filespec import FileSpec  # noqa: E402
 from copytools.gfaltool import environment as gfal_environment  # noqa: E402
 from copytools.site import queue_from_dict, storages_from_dict  # noqa: E402

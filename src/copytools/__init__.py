@@ -13,7 +13,8 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .catalog import ClientLocation, LocalCatalog
-    from .engine import EngineOptions, Event, TransferEngine
+    from .engine import Event, TransferEngine
+    from .engine_options import EngineOptions
     from .errors import CopytoolsError, ErrorCodes
     from .filespec import FileSpec, files_from_job
     from .site import load_queue, load_storages
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 _MODULE_OF = {
     "ClientLocation": ".catalog",
     "LocalCatalog": ".catalog",
-    "EngineOptions": ".engine",
+    "EngineOptions": ".engine_options",
     "Event": ".engine",
     "TransferEngine": ".engine",
     "CopytoolsError": ".errors",

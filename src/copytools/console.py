@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -15,7 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .engine import Event
+if TYPE_CHECKING:
+    from .engine import Event
 
 DONE = {"transferred", "remote_io", "no_transfer"}
 REFRESH_PER_SECOND = 4  # the display is redrawn this often, however many events arrive

@@ -90,7 +90,8 @@ def _message(prog: str, spec: FileSpec, source: str, destination: str) -> str:
 
 def _run(prog: str, put: bool, argv: list[str] | None) -> int:
     args = _parser(prog, put).parse_args(argv)
-    from .engine import EngineOptions, Route, Transfer, TransferEngine
+    from .engine import Route, Transfer, TransferEngine
+    from .engine_options import EngineOptions
     from .errors import ChecksumError
     from .filespec import FileSpec, parse_checksum
     from .interrupts import stop_on_signals

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import copytools.cli
+import copytools.cli.transfer
 from copytools.cli import main
 
 NAMES = [f"EVNT.{n:02d}.pool.root.1" for n in range(7)]
@@ -84,8 +84,8 @@ def test_an_interrupt_between_batches_starts_no_other_batch(stored, capsys, monk
         if len(batches) == 1:
             os.kill(os.getpid(), signal.SIGTERM)  # as a batch system stops a job; handled by `stop_on_signals`
 
-    original = copytools.cli._transfer_batch
-    monkeypatch.setattr(copytools.cli, "_transfer_batch", signal_after_the_first)
+    original = copytools.cli.transfer._transfer_batch
+    monkeypatch.setattr(copytools.cli.transfer, "_transfer_batch", signal_after_the_first)
     code, err, report = stage_in(capsys, "in", "--files-per-batch", "3")
     assert code == 143 and batches == [NAMES[:3], NAMES[3:6], NAMES[6:]]
     assert sorted(contents("in")) == NAMES[:3]  # nothing of the later batches started

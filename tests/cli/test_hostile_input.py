@@ -260,14 +260,14 @@ def test_a_report_that_cannot_be_written_is_named(sandbox, capsys, monkeypatch):
     """A report folder removed during the run: the files are stored, the report's failure is one line."""
     write_job("job.json", outFiles="x.root", scopeOut="mc16")
     (sandbox / "reports").mkdir()
-    import copytools.cli
+    import copytools.cli.transfer
 
     def remove_folder_then_write(path, report):
         (sandbox / "reports").rmdir()
         return original(path, report)
 
-    original = copytools.cli.write_report
-    monkeypatch.setattr(copytools.cli, "write_report", remove_folder_then_write)
+    original = copytools.cli.transfer.write_report
+    monkeypatch.setattr(copytools.cli.transfer, "write_report", remove_folder_then_write)
     code, stderr = run_main(capsys, "stage-out", "job.json", "-w", "work", "--report", "reports/r.json")
     assert code == 2
     assert_one_line(stderr, "cannot write the report", "reports/r.json")

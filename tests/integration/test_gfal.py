@@ -11,7 +11,8 @@ import pytest
 from copytools import engine as engine_module
 from copytools import gfaltool
 from copytools.catalog import LocalCatalog
-from copytools.engine import EngineOptions, Route, Transfer, TransferEngine
+from copytools.engine import Route, Transfer, TransferEngine
+from copytools.engine_options import EngineOptions
 from copytools.errors import CopytoolsError, ErrorCodes, StageInFailure, StageOutFailure
 from copytools.execute import run_command
 from copytools.filespec import FileSpec

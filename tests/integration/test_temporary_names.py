@@ -9,7 +9,8 @@ import zlib
 
 import pytest
 
-from copytools.engine import EngineOptions, Route, Transfer, TransferEngine
+from copytools.engine import Route, Transfer, TransferEngine
+from copytools.engine_options import EngineOptions
 from copytools.filespec import FileSpec
 from copytools.gfaltool import GfalTool
 from copytools.localtools import PosixTool

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from copytools.catalog import LocalCatalog
-from copytools.engine import EngineOptions, Route, Transfer, TransferEngine
+from copytools.engine import Route, Transfer, TransferEngine
+from copytools.engine_options import EngineOptions
 from copytools.errors import CopytoolsError, ErrorCodes
 from copytools.filespec import FileSpec
 from copytools.site import queue_from_dict, storages_from_dict
@@ -223,7 +224,8 @@ def test_local_disk_full_is_never_transferred(xrootd_server, tmp_path, force_cli
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
         os.environ["COPYTOOLS_XRDCP_CLI"] = {force_cli!r}
-        from copytools.engine import Route, Transfer, TransferEngine, EngineOptions
+        from copytools.engine import Route, Transfer, TransferEngine
+        from copytools.engine_options import EngineOptions
         from copytools.filespec import FileSpec
         from copytools.tool import ToolSettings
         from copytools.xrootd import XrdcpTool

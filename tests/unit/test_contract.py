@@ -14,8 +14,10 @@ from importlib.metadata import EntryPoint
 import pytest
 
 from copytools import cli, registry
+from copytools.availability import tool_availability
 from copytools.catalog import LocalCatalog
-from copytools.engine import EngineOptions, Route, Transfer, TransferEngine
+from copytools.engine import Route, Transfer, TransferEngine
+from copytools.engine_options import EngineOptions
 from copytools.errors import ErrorCodes
 from copytools.filespec import FileSpec
 from copytools.localcopy import LocalCopy
@@ -154,7 +156,7 @@ def test_rucio_without_its_clients_is_reported_not_crashed(tmp_path, monkeypatch
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     for name in ("rucio", "rucio.client"):  # as if not installed, even where another test imported them
         monkeypatch.setitem(sys.modules, name, None)
-    rows = {name: (available, why) for name, _, available, why in cli.tool_availability()}
+    rows = {name: (available, why) for name, _, available, why in tool_availability()}
     assert rows["rucio"][0] is False and "pip install 'copytools[rucio]'" in rows["rucio"][1]
     (tmp_path / "a").write_bytes(b"x")
     assert cli.main(["copy", "--copytool", "rucio", str(tmp_path / "a"), str(tmp_path / "b")]) == cli.EXIT_BAD_INPUT

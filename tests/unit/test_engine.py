@@ -11,7 +11,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from copytools import engine as engine_module
-from copytools.engine import EngineOptions, Route, Transfer, TransferEngine
+from copytools.engine import Route, Transfer, TransferEngine
+from copytools.engine_options import EngineOptions
 from copytools.errors import CopytoolsError, ErrorCodes
 from copytools.filespec import FileSpec
 from copytools.localcopy import LocalCopy

@@ -1,7 +1,9 @@
-"""Start-up cost: `lsm-get --version` and a usage error answer without loading the engine."""
+"""Start-up cost: `lsm-get --version`, `copytools --help` and `copytools tools` answer without loading
+the engine (each command's module loads when that command runs)."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -20,11 +22,21 @@ except SystemExit as exc:
 print(sorted(name for name in sys.modules if name.startswith("copytools.")))
 """
 
+CLI_PROBE = """
+import sys
+from copytools.cli import main
+try:
+    print("exit", main(sys.argv[1:]))
+except SystemExit as exc:
+    print("exit", exc.code)
+print(sorted(name for name in sys.modules if name.startswith("copytools.") or name == "rich"))
+"""
 
-def _probe(*argv: str) -> subprocess.CompletedProcess[str]:
-    env = {"PYTHONPATH": str(Path(copytools.__file__).parent.parent), "PATH": "/usr/bin:/bin"}
+
+def _probe(*argv: str, code: str = PROBE, **env: str) -> subprocess.CompletedProcess[str]:
+    env = {"PYTHONPATH": str(Path(copytools.__file__).parent.parent), "PATH": "/usr/bin:/bin", **env}
     return subprocess.run(
-        [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, env=env, check=True, timeout=60
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, check=True, timeout=60
     )
 
 
@@ -73,3 +85,25 @@ def test_a_builtin_copytool_loads_without_scanning_entry_points(monkeypatch: pyt
 
     monkeypatch.setattr(registry, "entry_points", no_scan)
     assert registry.load("mv").__name__ == "MvTool"
+
+
+def test_help_loads_the_parser_only() -> None:
+    lines = _probe("--help", code=CLI_PROBE).stdout.splitlines()
+    assert "exit 0" in lines and "stage-in" in "".join(lines)
+    loaded = set(ast.literal_eval(lines[-1]))
+    assert loaded <= {
+        "copytools._version",
+        "copytools.cli",
+        "copytools.cli.common",
+        "copytools.engine_options",
+        "copytools.errors",
+        "copytools.names",
+    }, loaded
+
+
+def test_tools_loads_neither_the_engine_nor_the_staging_clients(tmp_path: Path) -> None:
+    lines = _probe("tools", code=CLI_PROBE, XDG_CACHE_HOME=str(tmp_path)).stdout.splitlines()
+    assert "exit 0" in lines and any(line.startswith("mv") for line in lines)
+    loaded = set(ast.literal_eval(lines[-1]))
+    assert "copytools.cli.tools" in loaded and "rich" in loaded
+    assert not loaded & {"copytools.engine", "copytools.staging", "copytools.cli.transfer", "copytools.localsite"}

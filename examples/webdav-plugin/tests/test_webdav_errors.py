@@ -21,7 +21,8 @@ from copytools_webdav import WebdavTool
 from copytools_webdav.errors import from_exception
 from webdav_servers import WsgidavServer, free_port
 
-from copytools.engine import EngineOptions, Route, Transfer, TransferEngine
+from copytools.engine import Route, Transfer, TransferEngine
+from copytools.engine_options import EngineOptions
 from copytools.errors import ErrorCodes
 from copytools.filespec import FileSpec
 from copytools.tool import STAGE_IN, STAGE_OUT

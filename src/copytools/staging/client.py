@@ -9,7 +9,8 @@ from typing import Any
 
 from .. import registry
 from ..catalog import ClientLocation, ReplicaCatalog
-from ..engine import EngineOptions, Event, Outcome, Transfer, TransferEngine
+from ..engine import Event, Outcome, Transfer, TransferEngine
+from ..engine_options import EngineOptions
 from ..errors import CopytoolsError, ErrorCodes, UnknownCopytool
 from ..filespec import FileSpec, mark_failed
 from ..site import QueueData, StorageData

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from ..engine import EngineOptions, Event, Outcome, Route, Transfer, TransferEngine
+from ..engine import Event, Outcome, Route, Transfer, TransferEngine
+from ..engine_options import EngineOptions
 from ..errors import ErrorCodes, UnsafeName
 from ..filespec import FileSpec
 from ..names import path_in

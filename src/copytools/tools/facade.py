@@ -16,7 +16,8 @@ from typing import Any
 
 from .. import checksum as ck
 from .. import registry
-from ..engine import EngineOptions, Outcome, Route, Transfer, TransferEngine
+from ..engine import Outcome, Route, Transfer, TransferEngine
+from ..engine_options import EngineOptions
 from ..errors import CopytoolsError, StageInFailure, StageOutFailure
 from ..filespec import FileSpec, mark_failed
 from ..staging.routes import input_transfers, output_transfers

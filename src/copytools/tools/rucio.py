@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from typing import Any
 
-from ..engine import EngineOptions
+from ..engine_options import EngineOptions
 from ..filespec import FileSpec, mark_failed
 from ..ruciotool import (
     PrefetchedTool,
