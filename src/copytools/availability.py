@@ -96,7 +96,9 @@ def version_probes(binaries: Iterable[str], cache: VersionCache) -> Iterator[dic
 def tool_availability(recheck: bool = False) -> list[tuple[str, str, bool, str]]:
     """(name, class, available, why) for every known copytool name; `recheck` asks every command again.
 
-    A command's answer is shown only for a tool whose class loads and says it is available.
+    A command's answer is shown only for a tool whose class loads and says it is available; a tool that
+    copies in this process (XRootD's and gfal2's bindings) says so, and names the command it runs instead
+    when a queue gives a setup script.
     """
     rows = []
     with version_probes(BINARIES.values(), VersionCache(forget=recheck)) as probes:
@@ -106,9 +108,14 @@ def tool_availability(recheck: bool = False) -> list[tuple[str, str, bool, str]]
             except CopytoolsError as exc:
                 rows.append((name, target, False, exc.message))
                 continue
-            available, why = tool.configured(ToolSettings()).availability()
+            configured = tool.configured(ToolSettings())
+            available, why = configured.availability()
             probe = probes.get(BINARIES.get(name, ""))
             if available and probe is not None:
-                available, why = probe.result()
+                runs, command = probe.result()
+                if configured.in_process:  # the command copies only where a queue's setup script is sourced
+                    why = f"{why}, in this process; with a setup script: {command if runs else 'none: ' + command}"
+                else:
+                    available, why = runs, command
             rows.append((name, target, available, why or "in-process"))
     return rows

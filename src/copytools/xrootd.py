@@ -302,7 +302,11 @@ class XrdclTool(_ServerFiles, Copytool):
             configure_bindings()
 
     def availability(self) -> tuple[bool, str]:
-        return (True, "XRootD Python bindings") if bindings_available() else (False, "XRootD bindings missing")
+        if not bindings_available():
+            return False, "XRootD bindings missing"
+        import XRootD.client
+
+        return True, f"XRootD Python bindings {getattr(XRootD.client, '__version__', '')}".rstrip()
 
     def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
         if "://" in source and local_path(destination) is not None:

@@ -49,6 +49,8 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCommands:
         commands.write(name)
     monkeypatch.setenv("PATH", f"{commands.bin}{os.pathsep}/usr/bin{os.pathsep}/bin")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for switch in ("COPYTOOLS_XRDCP_CLI", "COPYTOOLS_GFAL_CLI"):  # the commands copy, as with a setup script
+        monkeypatch.setenv(switch, "1")
     return commands
 
 
@@ -218,3 +220,22 @@ def test_an_interpreter_found_through_env_is_part_of_the_fingerprint(tmp_path: P
     (tmp_path / "shell").symlink_to("/bin/bash")
     assert versioncache.fingerprint(str(script), env) not in (before, None)
     assert versioncache.fingerprint(str(tmp_path / "missing"), env) is None
+
+
+def test_a_tool_that_copies_in_this_process_says_so_and_names_its_command(
+    fake: FakeCommands, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from copytools.gfaltool import load_bindings
+    from copytools.xrootd import bindings_available
+
+    if not (bindings_available() and load_bindings()):
+        pytest.skip("the XRootD and gfal2 Python bindings are not both here")
+    for switch in ("COPYTOOLS_XRDCP_CLI", "COPYTOOLS_GFAL_CLI"):
+        monkeypatch.delenv(switch)
+    rows = details()
+    available, why = rows["xrdcp"]
+    assert available and why.startswith("XRootD Python bindings ")
+    assert why.endswith(f", in this process; with a setup script: {fake.bin / 'xrdcp'} xrdcp v1")
+    available, why = rows["gfal"]
+    assert available and why.startswith("gfal2 Python bindings (")
+    assert why.endswith(f", in this process; with a setup script: {fake.bin / 'gfal-copy'} gfal-copy v1")
