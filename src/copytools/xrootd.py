@@ -218,7 +218,7 @@ class XrdcpTool(_RemoteFiles, CommandTool):
         result = run_batch_command(args, limits, limits.timeout(files, streams), self.setup, self.environment())
         printed = {
             os.path.normpath(m.group("path")): (int(m.group("size")), m.group("type"), m.group("value").lower())
-            for m in _BATCH_CHECKSUM_LINE.finditer(result.stdout)
+            for m in _BATCH_CHECKSUM_LINE.finditer(result.output)
         }
         failed = {int(m.group("number")): m.group("message") for m in _FAILED_JOB_LINE.finditer(result.output)}
         brought: dict[int, Fetched] = {}
