@@ -18,6 +18,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
@@ -364,7 +365,17 @@ class GfalTool(CommandTool):
                     brought.update(part)
             return brought
 
-        with staged(self, files, workdir, fetch, lambda f: copy_name(f.turl), limits.stop, ".gfal-") as tool:
+        answers: dict[tuple[str, str], bool] = {}
+
+        def name_of(fspec: Any) -> str | None:
+            """The copy's name, for a source whose storage answers (gfal would wait minutes on each file
+            of a silent HTTP storage; alone, it is refused at once)."""
+            storage = tuple(urllib.parse.urlsplit(fspec.turl)[:2])
+            if storage not in answers:
+                answers[storage] = not http_silence(fspec.turl)
+            return copy_name(fspec.turl) if answers[storage] else None
+
+        with staged(self, files, workdir, fetch, name_of, limits.stop, ".gfal-") as tool:
             yield tool
 
     def _fetch_list(self, files: list[Any], directory: str, limits: BatchLimits) -> dict[int, Fetched]:

@@ -198,3 +198,19 @@ def test_a_batch_past_its_time_is_stopped_and_its_files_copied_alone(xrootd_serv
     assert leftovers(work, list(contents)) == []
     batches, alone = copies(log, tool)
     assert len(batches) == (1 if tool == "xrdcp" else 2) and len(alone) == 2
+
+
+def test_gfal_leaves_a_silent_http_storage_to_the_per_file_path(tmp_path):
+    """gfal-copy would wait on each file of a storage that does not answer; alone, each is refused at once."""
+    import socket
+
+    from copytools.gfaltool import GfalTool
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    files = [FileSpec(lfn=f"s{i}.root", turl=f"davs://127.0.0.1:{port}/data/s{i}.root") for i in range(3)]
+    tool = GfalTool()
+    with tool.stage_in_batch(files, str(tmp_path)) as batch_tool:
+        assert batch_tool is tool
+    assert list(tmp_path.iterdir()) == []
