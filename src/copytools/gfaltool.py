@@ -43,6 +43,7 @@ GFAL_TIMEOUT_MARGIN = 10  # seconds gfal2's own transfer time-out is given beyon
 NOT_SUPPORTED = (errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP)
 NO_ANSWER = (errno.ETIMEDOUT, errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH)
 log = logging.getLogger(__name__)
+_NOT_STATED = "Could not stat the source"  # gfal-copy's words for a source it did not start to copy
 _COPYING_LINE = re.compile(r"^Copying \d+ bytes (?P<source>\S+) => (?P<destination>file://.+)$")
 
 
@@ -289,7 +290,10 @@ class GfalBindingsTool(Copytool):
 
 def copied_files(output: str) -> dict[str, str]:
     """{local path: source} of the copies gfal-copy reports done ("Copying <n> bytes <source> =>
-    file://<path>" with no ERROR line before the next copy); a path copied to twice is in neither."""
+    file://<path>" and no ERROR line about it before the next copy); a path copied to twice is in neither.
+
+    A source it cannot stat is reported before any copy of it, so that ERROR line is not the last copy's.
+    """
     copies: dict[str, str] = {}
     untrusted: set[str] = set()
     current: str | None = None
@@ -302,7 +306,7 @@ def copied_files(output: str) -> dict[str, str]:
                 if current in copies:
                     untrusted.add(current)
                 copies[current] = match.group("source")
-        elif line.startswith("ERROR") and current is not None:
+        elif line.startswith("ERROR") and _NOT_STATED not in line and current is not None:
             untrusted.add(current)
             current = None
     return {path: source for path, source in copies.items() if path not in untrusted}
