@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import shutil
 import tempfile
@@ -24,6 +25,7 @@ from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
 from .tool import STAGE_IN, TEMP_SUFFIX, BatchLimits, CopyContext, CopyResult, Copytool
 
+log = logging.getLogger(__name__)
 WATCH_INTERVAL = 0.1  # seconds between two looks at the stop event while a batch command runs
 
 
@@ -135,8 +137,11 @@ def staged(
             if stop is not None and stop.is_set():
                 break
             directory = os.path.join(os.path.abspath(staging), str(number))
-            os.mkdir(directory)
-            brought.update(fetch(batch, directory))
+            try:
+                os.mkdir(directory)
+                brought.update(fetch(batch, directory))
+            except Exception as exc:  # the tool's call did not run: its files are copied alone
+                log.warning("%s: a batch of %d failed (%s); its files go one by one", tool.name, len(batch), exc)
         yield PrefetchedTool(tool.name, lambda source, fspec: brought.pop(id(fspec), None), fallback=tool)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

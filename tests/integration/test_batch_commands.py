@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 import zlib
@@ -217,3 +220,34 @@ def test_gfal_leaves_a_silent_http_storage_to_the_per_file_path(tmp_path):
     with tool.stage_in_batch(files, str(tmp_path)) as batch_tool:
         assert batch_tool is tool
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_copy_a_full_disk_cut_short_in_a_batch_is_no_space(xrootd_server, tmp_path):
+    """xrdcp prints the whole stream's size and checksum for a file a full disk (here a file-size limit)
+    cut short, and exits 0: the batch's file fails with NOLOCALSPACE, the one that fitted is done."""
+    small, large = os.urandom(50_000), os.urandom(300_000)
+    urls = [xrootd_server.put("batchfull/small.root", small), xrootd_server.put("batchfull/large.root", large)]
+    script = textwrap.dedent(f"""
+        import os, resource, signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+        from copytools.engine import EngineOptions, Route, Transfer, TransferEngine
+        from copytools.filespec import FileSpec
+        from copytools.xrootd import XrdcpTool
+        specs = [
+            FileSpec(lfn=name, turl=url, filesize=size, checksum={{"adler32": value}})
+            for name, url, size, value in {[("small.root", urls[0], len(small), adler(small)), ("large.root", urls[1], len(large), adler(large))]!r}
+        ]
+        tool = XrdcpTool()
+        with tool.stage_in_batch(specs, {str(tmp_path)!r}) as batch_tool:
+            transfers = [Transfer(s, [Route(s.turl, os.path.join({str(tmp_path)!r}, s.lfn))]) for s in specs]
+            TransferEngine(batch_tool, "stage-in", EngineOptions(attempts=1)).run(transfers)
+        print(type(batch_tool).__name__, *(f"{{s.status}}:{{s.status_code}}" for s in specs))
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert result.stdout.split() == ["PrefetchedTool", "transferred:0", f"failed:{ErrorCodes.NOLOCALSPACE}"], (
+        result.stderr
+    )
+    assert (tmp_path / "small.root").read_bytes() == small
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.root"]

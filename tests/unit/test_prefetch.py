@@ -129,3 +129,17 @@ def test_staged_runs_rounds_of_two_or_more_and_removes_its_directory(tmp_path):
     assert list(tmp_path.iterdir()) == []
     with staged(fallback, files[:1], str(tmp_path), fetch, lambda f: f.lfn) as tool:
         assert tool is fallback
+
+
+def test_a_batch_call_that_fails_leaves_its_files_to_the_per_file_path(tmp_path):
+    def fetch(batch: list[FileSpec], directory: str) -> dict[int, Fetched]:
+        Path(directory, "partial").write_bytes(b"x")
+        raise OSError("cannot start the command")
+
+    files = [FileSpec(lfn=n) for n in ("a", "b")]
+    fallback = Alone()
+    (tmp_path / "work").mkdir()
+    with staged(fallback, files, str(tmp_path / "work"), fetch, lambda f: f.lfn) as tool:
+        assert isinstance(tool, PrefetchedTool)
+        tool.copy("root://se//a", str(tmp_path / "a"), context("a"))
+    assert fallback.copied == ["root://se//a"] and list((tmp_path / "work").iterdir()) == []
