@@ -90,6 +90,13 @@ class _Watch:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def file_timeout(options: EngineOptions, fspec: FileSpec) -> float:
+    """Seconds one attempt at a file may take: the options' fixed time-out, else the size-based one."""
+    if options.timeout is not None:
+        return options.timeout
+    return float(transfer_timeout(fspec.filesize, options.timeout_add))
+
+
 class TransferEngine:
     """Runs transfers with a copytool: concurrency, time-outs, verification, retries, traces, events."""
 
@@ -281,9 +288,7 @@ class TransferEngine:
         return "STAGEIN_ATTEMPT_FAILED" if self.stagein else "STAGEOUT_ATTEMPT_FAILED"
 
     def _timeout_for(self, fspec: FileSpec) -> float:
-        if self.options.timeout is not None:
-            return self.options.timeout
-        return float(transfer_timeout(fspec.filesize, self.options.timeout_add))
+        return file_timeout(self.options, fspec)
 
     def _attempt(self, fspec: FileSpec, route: Route) -> int:
         """One try: copy to a temporary name of its own, verify, rename; returns the bytes moved.

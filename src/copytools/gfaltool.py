@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import importlib
@@ -11,10 +12,15 @@ import importlib.machinery
 import importlib.util
 import logging
 import os
+import re
 import sys
 import sysconfig
+import tempfile
 import threading
 import time
+import urllib.parse
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
@@ -25,7 +31,8 @@ from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
 from .localcopy import write_received
-from .tool import CopyContext, CopyResult, Copytool, ToolSettings, local_path
+from .prefetch import Fetched, copy_name, run_batch_command, staged
+from .tool import BatchLimits, CopyContext, CopyResult, Copytool, ToolSettings, local_path
 
 TIMEOUT_EXIT_CODES = (110, 62)  # ETIMEDOUT, ETIME
 PYTHON_FOR_GFAL = "/usr/bin/python3"  # gfal2-util's launcher starts much faster when told which python
@@ -36,6 +43,8 @@ GFAL_TIMEOUT_MARGIN = 10  # seconds gfal2's own transfer time-out is given beyon
 NOT_SUPPORTED = (errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP)
 NO_ANSWER = (errno.ETIMEDOUT, errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH)
 log = logging.getLogger(__name__)
+_NOT_STATED = "Could not stat the source"  # gfal-copy's words for a source it did not start to copy
+_COPYING_LINE = re.compile(r"^Copying \d+ bytes (?P<source>\S+) => (?P<destination>file://.+)$")
 
 
 def environment() -> dict[str, str]:
@@ -279,6 +288,30 @@ class GfalBindingsTool(Copytool):
         return None
 
 
+def copied_files(output: str) -> dict[str, str]:
+    """{local path: source} of the copies gfal-copy reports done ("Copying <n> bytes <source> =>
+    file://<path>" and no ERROR line about it before the next copy); a path copied to twice is in neither.
+
+    A source it cannot stat is reported before any copy of it, so that ERROR line is not the last copy's.
+    """
+    copies: dict[str, str] = {}
+    untrusted: set[str] = set()
+    current: str | None = None
+    for line in output.splitlines():
+        match = _COPYING_LINE.match(line)
+        if match is not None:
+            path = local_path(match.group("destination"))
+            current = os.path.normpath(path) if path is not None else None
+            if current is not None:
+                if current in copies:
+                    untrusted.add(current)
+                copies[current] = match.group("source")
+        elif line.startswith("ERROR") and _NOT_STATED not in line and current is not None:
+            untrusted.add(current)
+            current = None
+    return {path: source for path, source in copies.items() if path not in untrusted}
+
+
 class GfalTool(CommandTool):
     """`gfal-copy` per file; `gfal-stat`, `gfal-rename`, `gfal-rm` and `gfal-sum` at the destination."""
 
@@ -319,6 +352,60 @@ class GfalTool(CommandTool):
             kind, value = next(iter(checksum.items()))
             return CopyResult(checksums={canonical_type(kind): value}, streamed=True)
         return result
+
+    @contextlib.contextmanager
+    def stage_in_batch(self, files: list[Any], workdir: str, limits: BatchLimits | None = None) -> Iterator[Copytool]:
+        """Fetch the batch with `gfal-copy --from-file`, per round of distinct source names (see
+        `prefetch.staged`) split over as many processes as the engine runs copies (one copies its list
+        in turn). The engine then verifies each file and reads it for its checksum: a list cannot give
+        gfal-copy each file's expected value (`-K`), so nothing checked the bytes on disk against it."""
+        limits = limits or BatchLimits()
+
+        def fetch(batch: list[Any], directory: str) -> dict[int, Fetched]:
+            lists = [batch[start :: limits.concurrency] for start in range(min(limits.concurrency, len(batch)))]
+            brought: dict[int, Fetched] = {}
+            with ThreadPoolExecutor(max_workers=len(lists), thread_name_prefix="gfal-batch") as pool:
+                for part in pool.map(lambda files: self._fetch_list(files, directory, limits), lists):
+                    brought.update(part)
+            return brought
+
+        answers: dict[tuple[str, str], bool] = {}
+
+        def name_of(fspec: Any) -> str | None:
+            """The copy's name, for a source whose storage answers (gfal would wait minutes on each file
+            of a silent HTTP storage; alone, it is refused at once)."""
+            storage = tuple(urllib.parse.urlsplit(fspec.turl)[:2])
+            if storage not in answers:
+                answers[storage] = not http_silence(fspec.turl)
+            return copy_name(fspec.turl) if answers[storage] else None
+
+        with staged(self, files, workdir, fetch, name_of, limits.stop, ".gfal-") as tool:
+            yield tool
+
+    def _fetch_list(self, files: list[Any], directory: str, limits: BatchLimits) -> dict[int, Fetched]:
+        """One `gfal-copy --from-file` of the files' chosen replicas into `directory`: the files it copied
+        once, from their own source, with no error after. `-r` makes it go on after a failure."""
+        beside = os.path.dirname(directory)  # in the batch's private directory, not among the copies
+        with tempfile.NamedTemporaryFile("w", prefix="sources.", suffix=".txt", dir=beside) as listing:
+            listing.write("".join(f"{f.turl}\n" for f in files))
+            listing.flush()
+            timeout = limits.timeout(files, 1)
+            per_file = max(limits.file_timeout(f) for f in files)
+            args = ["gfal-copy", "-r", "-f", "-t", str(max(1, int(timeout))), "-T", str(max(1, int(per_file)))]
+            result = run_batch_command(
+                [*args, "--from-file", listing.name, file_url(directory) + "/"],
+                limits,
+                timeout + GFAL_TIMEOUT_MARGIN,
+                self.setup,
+                environment(),
+            )
+        copied = copied_files(result.stdout)
+        brought: dict[int, Fetched] = {}
+        for fspec in files:
+            path = os.path.join(directory, copy_name(fspec.turl) or "")
+            if copied.get(path) == fspec.turl:
+                brought[id(fspec)] = Fetched(path, fspec.turl)
+        return brought
 
     def _run(self, *args: str) -> CommandResult:
         return run_command(list(args), setup=self.setup, env=environment(), timeout=120)

@@ -21,8 +21,9 @@ from typing import Any
 from .classify import classify_output
 from .errors import CopytoolsError, ErrorCodes, StageOutFailure
 from .filespec import FileSpec
+from .prefetch import Fetched, PrefetchedTool, staged
 from .timeouts import transfer_timeout
-from .tool import CopyContext, CopyResult, Copytool, ToolSettings
+from .tool import BatchLimits, CopyContext, CopyResult, Copytool, ToolSettings
 
 CONNECTION_TIMEOUT = 3600
 CHECKSUM_TYPE = "adler32"
@@ -210,24 +211,25 @@ class RucioTool(Copytool):
         return cls(settings.rucio_host)
 
     @contextlib.contextmanager
-    def stage_in_batch(self, files: list[Any], workdir: str) -> Iterator[Copytool]:
+    def stage_in_batch(self, files: list[Any], workdir: str, limits: BatchLimits | None = None) -> Iterator[Copytool]:
         """Download the batch with one Rucio call into a private directory of `workdir`; the engine takes
         each file from there, and downloads one the call did not bring (or that failed its check) alone.
+
+        Rucio's call runs in this process with its own per-file time-outs: an interrupt stops the files
+        it has not yet handed over, not the call itself.
         """
-        if len(files) < 2:
-            yield self
-            return
-        staging = tempfile.mkdtemp(prefix=".rucio-bulk-", dir=workdir)
-        traces: list[dict[str, Any]] = []
-        try:
-            fetched = [dataclasses.replace(f, workdir="") for f in files]  # all into the staging directory
+
+        def fetch(batch: list[Any], directory: str) -> dict[int, Fetched]:
+            fetched = [dataclasses.replace(f, workdir="") for f in batch]  # all into the directory
             try:
-                stage_in_bulk(staging, fetched, traces, rucio_host=self.rucio_host)
+                stage_in_bulk(directory, fetched, [], rucio_host=self.rucio_host)
             except Exception as exc:
                 log.warning("bulk Rucio download failed; files are downloaded one by one: %s", exc)
-            yield PrefetchedTool(staging, traces, fallback=self)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            return {id(f): Fetched(os.path.join(directory, f.lfn)) for f in batch}
+
+        stop = limits.stop if limits is not None else None
+        with staged(self, files, workdir, fetch, lambda f: f.lfn, stop, prefix=".rucio-bulk-") as tool:
+            yield tool
 
     def input_source(self, fspec: Any, workdir: str) -> str:
         return f"rucio://{fspec.scope}:{fspec.lfn}"  # no replica chosen: Rucio resolves the DID itself
@@ -322,24 +324,14 @@ def _read_summary(path: str, fspec: FileSpec) -> dict[str, Any]:
         return {}
 
 
-class PrefetchedTool(Copytool):
-    """Hands over files a bulk Rucio download already brought into a staging directory.
+def bulk_handover(staging: str, traces: list[dict[str, Any]]) -> PrefetchedTool:
+    """Hands over the files a bulk download brought into `staging`; one it did not bring fails with the
+    reason Rucio gave in its trace."""
 
-    A file that is not there (the bulk call failed for it, or an earlier attempt took it and failed
-    its check) is a failure, or is copied by `fallback` when one is given.
-    """
+    def missing(path: str, fspec: Any) -> CopytoolsError:
+        return rucio_error(f"file does not exist: {path}", traces_of(fspec, traces), True)
 
-    name = "rucio"
+    def lookup(source: str, fspec: Any) -> Fetched:
+        return Fetched(os.path.join(staging, fspec.lfn))
 
-    def __init__(self, staging: str, traces: list[dict[str, Any]], fallback: Copytool | None = None) -> None:
-        self.staging, self.traces, self.fallback = staging, traces, fallback
-
-    def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
-        fspec: FileSpec = ctx.fspec
-        path = os.path.join(self.staging, fspec.lfn)
-        if not os.path.exists(path):
-            if self.fallback is not None:
-                return self.fallback.copy(source, destination, ctx)
-            raise rucio_error(f"file does not exist: {path}", traces_of(fspec, self.traces), True)
-        shutil.move(path, destination)
-        return CopyResult(size=os.stat(destination).st_size)
+    return PrefetchedTool(RucioTool.name, lookup, None, missing)

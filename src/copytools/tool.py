@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from .classify import classify_output
 from .errors import CopytoolsError
+from .timeouts import transfer_timeout
 
 STAGE_IN = "stage-in"
 STAGE_OUT = "stage-out"
@@ -176,6 +177,29 @@ def os_error(exc: OSError, stagein: bool, what: str = "") -> CopytoolsError:
     return classify_output(f"{exc.strerror or exc}: {exc.filename or what}", stagein)
 
 
+def size_timeout(fspec: Any) -> float:
+    """The pilot's size-based time-out of one file."""
+    return float(transfer_timeout(fspec.filesize))
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """What bounds a tool's call that fetches a whole batch: the engine's time-out of each file, the
+    copies it runs at once, and the event that stops everything (an interrupt)."""
+
+    file_timeout: Callable[[Any], float] = field(default=size_timeout)
+    concurrency: int = 4
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def timeout(self, files: list[Any], streams: int) -> float:
+        """Seconds a call copying `files` over `streams` parallel streams may take: no more than the
+        engine would allow them one after the other, nor than the list-scheduling bound (their sum over
+        the streams, plus the longest one)."""
+        each = [self.file_timeout(fspec) for fspec in files]
+        total = sum(each)
+        return min(total, total / max(1, streams) + max(each, default=0.0))
+
+
 @dataclass(frozen=True)
 class ToolSettings:
     """What a site or caller tells a copytool before it runs (from the queue and storage descriptions)."""
@@ -194,7 +218,7 @@ class Copytool:
     maps a name to a subclass; `configured` makes the instance for a site's settings.
     """
 
-    name: ClassVar[str] = ""
+    name: str = ""  # an instance may stand in for another tool under its name (a batch's hand-over)
     allowed_schemas: ClassVar[tuple[str, ...] | None] = None  # URL schemes it reads and writes (None: any)
     require_replicas: ClassVar[bool] = True  # stage-in needs a replica chosen from the catalog
     require_protocols: ClassVar[bool] = True  # stage-out needs a destination URL from the storage's protocols
@@ -224,10 +248,10 @@ class Copytool:
         return True, ""
 
     @contextlib.contextmanager
-    def stage_in_batch(self, files: list[Any], workdir: str) -> Iterator[Copytool]:
+    def stage_in_batch(self, files: list[Any], workdir: str, limits: BatchLimits | None = None) -> Iterator[Copytool]:
         """The copytool the engine runs for this batch of inputs: itself, unless the tool fetches the
-        batch in one call first (into `workdir`) and hands the files over one by one; the engine then
-        verifies each as it would any copy. Whatever the batch left behind is removed on exit.
+        batch in one call first (into `workdir`, within `limits`) and hands the files over one by one;
+        the engine then verifies each as it would any copy. Whatever the batch left behind is removed on exit.
         """
         yield self
 

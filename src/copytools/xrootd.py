@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -19,7 +20,8 @@ from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
 from .localcopy import write_received
-from .tool import CopyContext, CopyResult, Copytool, ToolSettings, local_path, os_error
+from .prefetch import Fetched, copy_name, run_batch_command, staged
+from .tool import BatchLimits, CopyContext, CopyResult, Copytool, ToolSettings, local_path, os_error
 
 READ_CHUNK = 4 * 1024 * 1024
 # Seconds one request (open, read, stat, rename, checksum query) may wait: a silent server cannot
@@ -28,6 +30,12 @@ REQUEST_LIMIT = 60
 FORCE_CLI_ENV = "COPYTOOLS_XRDCP_CLI"  # set to 1 for the xrdcp command even where the bindings import
 log = logging.getLogger(__name__)
 _CHECKSUM_LINE = re.compile(r"(?P<type>md5|adler32):\s*(?P<value>[0-9a-fA-F]+)\s+(?P<url>\S+)\s+(?P<size>\d+)")
+# With many sources, one line per copy (its local path may hold spaces) and one per failed job (numbered from 1).
+_BATCH_CHECKSUM_LINE = re.compile(
+    r"^(?P<type>md5|adler32):[ \t]*(?P<value>[0-9a-fA-F]+)[ \t]+(?P<path>.+?)[ \t]+(?P<size>\d+)[ \t]*$", re.M
+)
+_FAILED_JOB_LINE = re.compile(r"^Job #(?P<number>\d+): (?P<message>\[ERROR\].*)$", re.M)
+MAX_PARALLEL = 128  # the most copies xrdcp --parallel runs at once
 
 
 def parse_checksum_output(output: str) -> tuple[int | None, str | None, str | None]:
@@ -188,6 +196,43 @@ class XrdcpTool(_RemoteFiles, CommandTool):
 
     def classify(self, result: CommandResult, ctx: CopyContext) -> CopytoolsError:
         return classify(result.output, ctx.stagein, result.returncode)
+
+    @contextlib.contextmanager
+    def stage_in_batch(self, files: list[Any], workdir: str, limits: BatchLimits | None = None) -> Iterator[Copytool]:
+        """Fetch the batch with one `xrdcp --parallel` per round of distinct source names (see
+        `prefetch.staged`); the engine then verifies each file, and re-reads it: xrdcp's printed
+        checksum may be the source's, not that of the bytes on disk."""
+        limits = limits or BatchLimits()
+
+        def fetch(batch: list[Any], directory: str) -> dict[int, Fetched]:
+            return self._fetch_batch(batch, directory, limits)
+
+        with staged(self, files, workdir, fetch, lambda f: copy_name(f.turl), limits.stop, ".xrdcp-") as tool:
+            yield tool
+
+    def _fetch_batch(self, files: list[Any], directory: str, limits: BatchLimits) -> dict[int, Fetched]:
+        """One `xrdcp --parallel` of the files' chosen replicas into `directory`: what it brought, by file."""
+        streams = max(1, min(limits.concurrency, len(files), MAX_PARALLEL))
+        option = resolve_checksum_option(self.setup).split()
+        args = ["xrdcp", "--parallel", str(streams), "-np", "-f", *option, *(f.turl for f in files), directory + "/"]
+        result = run_batch_command(args, limits, limits.timeout(files, streams), self.setup, self.environment())
+        printed = {
+            os.path.normpath(m.group("path")): (int(m.group("size")), m.group("type"), m.group("value").lower())
+            for m in _BATCH_CHECKSUM_LINE.finditer(result.output)
+        }
+        failed = {int(m.group("number")): m.group("message") for m in _FAILED_JOB_LINE.finditer(result.output)}
+        brought: dict[int, Fetched] = {}
+        for number, fspec in enumerate(files, 1):
+            path = os.path.join(directory, copy_name(fspec.turl) or "")
+            if number in failed:
+                brought[id(fspec)] = Fetched(path, fspec.turl, error=classify(failed[number], stagein=True))
+            elif path in printed:
+                size, kind, value = printed[path]
+                copied = CopyResult(size=size, checksums={kind: value.zfill(8) if kind == "adler32" else value})
+                brought[id(fspec)] = Fetched(path, fspec.turl, copied, refused_writes(copied, path, stagein=True))
+            elif not option and result.returncode == 0:  # an xrdcp that prints no checksum: all went well
+                brought[id(fspec)] = Fetched(path, fspec.turl)
+        return brought
 
 
 def bindings_available() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -9,7 +10,7 @@ import time
 
 from .. import checksum as ck
 from ..catalog import ReplicaRecord
-from ..engine import Outcome
+from ..engine import Outcome, file_timeout
 from ..errors import (
     CopytoolsError,
     ErrorCodes,
@@ -18,7 +19,7 @@ from ..errors import (
     SizeTooLarge,
 )
 from ..filespec import FileSpec, mark_done, mark_failed
-from ..tool import Copytool
+from ..tool import BatchLimits, Copytool
 from ..trace import for_file
 from .client import JobContext, StagingClient
 from .routes import input_transfers
@@ -224,7 +225,10 @@ class StageInClient(StagingClient):
             if tool.check_availablespace and not (self.queue and self.queue.maxinputsize == -1):
                 self.check_availablespace(remain, workdir)
             transfers = input_transfers(remain, tool, workdir, schemas)
-            with tool.stage_in_batch(remain, workdir) as batch_tool:
+            limits = BatchLimits(
+                functools.partial(file_timeout, self.options), self.options.concurrency, self.options.interrupt
+            )
+            with tool.stage_in_batch(remain, workdir, limits) as batch_tool:
                 outcomes = self.run_engine(batch_tool, transfers)
         if missing:
             raise ReplicasNotFound(f"{len(missing)} of {len(files)} files have no replica; {missing[0].status_message}")

@@ -17,8 +17,8 @@ from typing import Any
 from ..engine_options import EngineOptions
 from ..filespec import FileSpec, mark_failed
 from ..ruciotool import (
-    PrefetchedTool,
     RucioTool,
+    bulk_handover,
     rucio_error,
     rucio_modules,
     stage_in_api,
@@ -112,7 +112,7 @@ def copy_in_bulk(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
             )
         except Exception as exc:
             log.warning("bulk download failed: %s", exc)
-        tool = PrefetchedTool(staging, traces)
+        tool = bulk_handover(staging, traces)
         options = dataclasses.replace(kwargs.get("options") or EngineOptions(), attempts=1)
         transfers = input_transfers(files, RucioTool(), workdir, None)
         facade.run_transfers(tool, STAGE_IN, transfers, {**kwargs, "options": options}, STORAGE_SITES)
