@@ -8,7 +8,8 @@ without a checksum, as a job's do. The pilot's `pilot.copytool.xrdcp.copy_out` r
 invocation over all files (no verification, no rename) is the speed limit.
 
 With `--tool gfal` the same over root:// with gfal: copytools' gfal (gfal2's Python bindings in-process
-where they load: copy to a temporary name, the server's adler32, a stat and the rename, no process per
+where they load: each output read once and written to a temporary name through gfal2's open file,
+checksummed as it is sent, then the server's adler32 asked once, a stat and the rename; no process per
 file), the pilot's `pilot.copytool.gfal.copy_out`, and one `gfal-copy --from-file` as the plain command; every
 gfal process gets `GFAL_PYTHONBIN` (the pilot tuned as well).
 
