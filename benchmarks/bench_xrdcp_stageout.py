@@ -8,12 +8,13 @@ without a checksum, as a job's do. The pilot's `pilot.copytool.xrdcp.copy_out` r
 invocation over all files (no verification, no rename) is the speed limit.
 
 With `--tool gfal` the same over root:// with gfal: copytools' gfal (gfal2's Python bindings in-process
-where they load: copy to a temporary name, the server's adler32, a stat and the rename, no process per
+where they load: each output read once and written to a temporary name through gfal2's open file,
+checksummed as it is sent, then the server's adler32 asked once, a stat and the rename; no process per
 file), the pilot's `pilot.copytool.gfal.copy_out`, and one `gfal-copy --from-file` as the plain command; every
 gfal process gets `GFAL_PYTHONBIN` (the pilot tuned as well).
 
-Runs are interleaved in shuffled order; prints best and median of each, the ratios, and the files
-that failed.
+Runs are interleaved in shuffled order; prints best and median of each, the ratios, the files
+that failed, and the bytes copytools read (this process's `rchar`) per byte it uploaded.
 
     python benchmarks/bench_xrdcp_stageout.py [--tool xrdcp|gfal] [--concurrency 16] [--repeat 3]
 """
@@ -57,6 +58,8 @@ class Bench:
         self.base, self.server, self.outputs, self.tool = base, server, outputs, tool
         self.runs = 0
         self.failed = 0
+        self.read = 0  # bytes this process read during the copytools runs (its rchar)
+        self.uploaded = 0  # bytes of the outputs those runs uploaded
 
     def destination(self) -> str:
         """A new directory on the server (its path below the data directory) for one run."""
@@ -71,9 +74,12 @@ class Bench:
         storages = storages_from_dict({"XRD": {"is_deterministic": True, "arprotocols": protocols}})
         specs = [FileSpec(lfn=lfn, scope="bench", surl=path, ddmendpoint="XRD") for lfn, _, path, _ in self.outputs]
         client = StageOutClient(queue, storages, options=EngineOptions(concurrency=concurrency))
+        read_before = bytes_read()
         started = time.perf_counter()
         client.transfer(specs, ["pw"], raise_exception=False, workdir=str(self.base))
         elapsed = time.perf_counter() - started
+        self.read += bytes_read() - read_before
+        self.uploaded += sum(size for _, size, _, _ in self.outputs)
         self.failed += sum(s.status != "transferred" for s in specs)
         expected = {lfn: adler for lfn, _, _, adler in self.outputs}
         assert all(s.checksum.get("adler32") == expected[s.lfn] for s in specs if s.status == "transferred")
@@ -99,6 +105,14 @@ class Bench:
         started = time.perf_counter()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         return time.perf_counter() - started
+
+
+def bytes_read() -> int:
+    """The bytes this process has read so far, files and sockets (`rchar` of /proc/self/io)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    return 0
 
 
 def make_outputs(directory: Path, count: int, size: int) -> list[Output]:
@@ -156,6 +170,7 @@ def main() -> int:
     print(f"{args.tool}:")
     print(summary(plain_label, times["plain"]) + "   (no verification, no rename)")
     print(summary(f"copytools {args.tool} (verified)", times["copytools"]) + f"   files failed: {bench.failed}")
+    print(f"  copytools read per byte up : {bench.read / max(bench.uploaded, 1):5.2f} bytes (rchar)")
     ours, plain = min(times["copytools"]), min(times["plain"])
     print(
         f"  copytools / plain command  : {ours / plain:5.2f}x (best), "

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
-from .checksum import canonical_type
+from .checksum import calculate_checksum, canonical_type
 from .classify import classify_output, storage_unreachable, unreachable
 from .client_timeouts import CHECKSUM_RETRY_DELAYS, client_environment, http_silence, set_process_defaults
 from .command_tool import CommandTool
@@ -33,6 +33,7 @@ from .execute import CommandResult, run_command
 from .localcopy import write_received
 from .prefetch import Fetched, copy_name, run_batch_command, staged
 from .tool import BatchLimits, CopyContext, CopyResult, Copytool, ToolSettings, local_path
+from .upload import send_file, verified_upload
 
 TIMEOUT_EXIT_CODES = (110, 62)  # ETIMEDOUT, ETIME
 PYTHON_FOR_GFAL = "/usr/bin/python3"  # gfal2-util's launcher starts much faster when told which python
@@ -85,6 +86,13 @@ def classify(result: CommandResult, stagein: bool) -> CopytoolsError:
         code = ErrorCodes.STAGEINFAILED if stagein else ErrorCodes.STAGEOUTFAILED
         return CopytoolsError(f"Permission denied: {output}", code=code, state="PERMISSION_DENIED")
     return classify_output(output, stagein)
+
+
+def streams_writes(url: str) -> bool:
+    """Whether gfal2 sends the bytes written to a file at this URL as they are given: a local file or
+    XRootD. Its HTTP plugin (davix) instead keeps a written file whole in a local temporary copy and
+    sends it when the file is closed, and the bindings discard what that close reports."""
+    return local_path(url) is not None or url.startswith("root://")
 
 
 def refuse_silent(url: str) -> None:
@@ -169,16 +177,50 @@ class _Progress:
         self.done = max(self.done, moved)
 
 
+class _WrittenFile:
+    """A file gfal2 opened for writing. The bindings close it when their handle is dropped and discard
+    what the close reports: the stored size and checksum are what tell whether it arrived."""
+
+    def __init__(self, context: Any, url: str, stagein: bool) -> None:
+        self.stagein = stagein
+        try:
+            self._handle: Any = context.open(url, "w")
+        except Exception as exc:  # gfal2.GError
+            raise gfal_error(exc, stagein, request=True) from None
+
+    def write(self, data: bytes, offset: int) -> None:
+        """Write one chunk whole: a short write goes on with the rest (a full disk then says so)."""
+        while data:
+            try:
+                written = int(self._handle.write(data))
+            except Exception as exc:  # gfal2.GError
+                raise gfal_error(exc, self.stagein) from None
+            if written <= 0:
+                code = ErrorCodes.STAGEINFAILED if self.stagein else ErrorCodes.STAGEOUTFAILED
+                raise CopytoolsError(f"gfal2 wrote nothing at offset {offset}", code=code, state="COPY_ERROR")
+            data, offset = data[written:], offset + written
+
+    def close(self) -> None:
+        """Drop the handle: gfal2 closes the file now, before anything else is asked of it."""
+        self._handle = None
+
+
 class GfalBindingsTool(Copytool):
-    """gfal2's Python bindings in this process: downloads read here (checksummed in the same pass),
-    uploads and third-party copies by gfal2's copy, then the storage's checksum, the stat and the rename
-    through the same context. No process per file; one context per thread, so a cancel stops one copy.
+    """gfal2's Python bindings in this process: downloads read here (checksummed in the same pass);
+    uploads to root:// and local files written here from one read of the file (checksummed as they
+    are sent), other uploads and third-party copies by gfal2's copy; then the storage's checksum, the
+    stat and the rename through the same context. No process per file; one context per thread, so a
+    cancel stops one copy.
     """
 
     name = "gfal"
     allowed_schemas = ("srm", "gsiftp", "https", "davs", "root", "file", "http", "dav", "mock")
     supports_rename = True
-    in_process = True  # downloads stream through this process; uploads report progress where gfal2 does
+    in_process = True  # downloads and streamed uploads go through this process; gfal2's copies report progress
+
+    # Uploads fill an output's missing checksum: from the bytes sent where they stream, else by reading
+    # the file before gfal2's copy does (as stage-out would). Stage-out does not read it beforehand.
+    checksums_uploads = True
 
     def __init__(self) -> None:
         self._contexts = threading.local()
@@ -203,8 +245,15 @@ class GfalBindingsTool(Copytool):
         return context
 
     def copy(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
-        if local_path(destination) is not None and local_path(source) is None:
-            return self._download(source, destination, ctx)
+        local_source = local_path(source)
+        if local_source is None:
+            if local_path(destination) is not None:
+                return self._download(source, destination, ctx)
+            return self._transfer(source, destination, ctx)
+        if streams_writes(destination):
+            return self._write(local_source, destination, ctx)
+        if not ctx.stagein and ctx.fspec is not None and "adler32" not in ctx.fspec.checksum:
+            ctx.fspec.checksum["adler32"] = calculate_checksum(local_source, "adler32")
         return self._transfer(source, destination, ctx)
 
     def _download(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
@@ -223,8 +272,28 @@ class GfalBindingsTool(Copytool):
         except Exception as exc:  # gfal2.GError: the module is loaded at run time
             raise gfal_error(exc, ctx.stagein) from None
 
+    def _write(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
+        """Read the local file here, once, into the file gfal2 opens at the destination: checksummed as
+        it is sent, cancellable per chunk; then the stored size and the storage's checksum (a local
+        destination the engine measures itself)."""
+        context = self._context()
+        ctx.on_cancel(context.cancel)
+        target = _WrittenFile(context, file_url(destination), ctx.stagein)
+        try:
+            size, sent = send_file(source, target.write, ctx)
+        finally:
+            target.close()
+        if local_path(destination) is not None:
+            return CopyResult(size=size, checksums=sent, streamed=True)
+        try:
+            stored = int(context.stat(destination).st_size)
+        except Exception as exc:  # gfal2.GError
+            raise gfal_error(exc, ctx.stagein, request=True) from None
+        return verified_upload(stored, sent, destination, ctx, self.remote_checksum)
+
     def _transfer(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
-        """An upload, third-party or local copy by gfal2, then the size and checksum a storage holds."""
+        """An upload gfal2 sends whole (HTTP) or a third-party copy by gfal2, then the size and checksum
+        the storage holds."""
         for url in (source, destination):
             refuse_silent(url)
         context = self._context(ctx.timeout + GFAL_TIMEOUT_MARGIN)  # an HTTP upload is one request
@@ -238,8 +307,6 @@ class GfalBindingsTool(Copytool):
         ctx.on_cancel(context.cancel)
         try:
             context.filecopy(params, file_url(source), file_url(destination))
-            if local_path(destination) is not None:
-                return CopyResult()  # the engine measures a local file itself
             size = int(context.stat(destination).st_size)
         except Exception as exc:  # gfal2.GError
             raise gfal_error(exc, ctx.stagein) from None

@@ -234,7 +234,7 @@ class Copytool:
     # True when the tool writes under a temporary name of its own and renames, refusing to overwrite
     # (a site's movers): it gets the final destination as given, and the engine renames nothing.
     own_temporary_names: ClassVar[bool] = False
-    # True when an upload checksums the bytes it reads and fills an output's missing checksum with them
+    # True when an upload fills an output's missing checksum itself, from the bytes it sends where it can
     # (stage-out then does not read each output beforehand to compute it).
     checksums_uploads: ClassVar[bool] = False
 

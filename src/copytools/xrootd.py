@@ -13,7 +13,6 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
-from .checksum import MultiChecksum, canonical_type
 from .classify import classify_output, unreachable
 from .client_timeouts import CHECKSUM_RETRY_DELAYS, client_environment, configure_bindings
 from .command_tool import CommandTool
@@ -21,7 +20,8 @@ from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
 from .localcopy import write_received
 from .prefetch import Fetched, copy_name, run_batch_command, staged
-from .tool import BatchLimits, CopyContext, CopyResult, Copytool, ToolSettings, local_path, os_error
+from .tool import BatchLimits, CopyContext, CopyResult, Copytool, ToolSettings, local_path
+from .upload import send_file, verified_upload
 
 READ_CHUNK = 4 * 1024 * 1024
 # Seconds one request (open, read, stat, rename, checksum query) may wait: a silent server cannot
@@ -399,8 +399,6 @@ class XrdclTool(_ServerFiles, Copytool):
         from XRootD import client
         from XRootD.client.flags import AccessMode, OpenFlags
 
-        kinds = tuple(dict.fromkeys((*ctx.kinds, "adler32")))
-        running = MultiChecksum(kinds)
         remote = client.File()  # type: ignore[no-untyped-call,attr-defined]
         limit = min(int(ctx.timeout) + 2, REQUEST_LIMIT)
         mode = AccessMode.UR | AccessMode.UW | AccessMode.GR | AccessMode.OR
@@ -409,38 +407,19 @@ class XrdclTool(_ServerFiles, Copytool):
         )
         if not status.ok:
             raise status_error(status, ctx.stagein)
-        offset = 0
+
+        def send(data: bytes, offset: int) -> None:
+            status, _ = remote.write(data, offset, timeout=limit)  # type: ignore[no-untyped-call]
+            if not status.ok:
+                raise status_error(status, ctx.stagein)
+
         try:
-            with open(source, "rb") as local:
-                while data := local.read(READ_CHUNK):
-                    status, _ = remote.write(data, offset, timeout=limit)  # type: ignore[no-untyped-call]
-                    if not status.ok:
-                        raise status_error(status, ctx.stagein)
-                    running.update(data)
-                    offset += len(data)
-                    ctx.progress(len(data))
-        except OSError as exc:
-            raise os_error(exc, ctx.stagein, source) from None
+            size, sent = send_file(source, send, ctx)
         finally:
             closed, _ = remote.close(timeout=limit)  # type: ignore[no-untyped-call]
         if not closed.ok:
             raise status_error(closed, ctx.stagein)
-        sent = running.hexdigests()
-        if ctx.fspec is not None:
-            for kind, value in sent.items():
-                ctx.fspec.checksum.setdefault(kind, value)
-        kind = canonical_type(ctx.kinds[0])
-        checksums = {"local": sent[kind]}
-        stored = self.remote_checksum(destination, kind)
-        if stored is None:
-            raise CopytoolsError(
-                f"the server gave no {kind} of {destination}: the upload cannot be verified",
-                code=ErrorCodes.STAGEOUTFAILED,
-                state="COPY_ERROR",
-                retry=True,
-            )
-        checksums[kind] = stored
-        return CopyResult(size=offset, checksums=checksums)
+        return verified_upload(size, sent, destination, ctx, self.remote_checksum)
 
     def _copy_process(self, source: str, destination: str, ctx: CopyContext) -> CopyResult:
         """A third-party copy with a CopyProcess and end-to-end adler32."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from copytools import gfaltool
-from copytools.errors import ErrorCodes
+from copytools.errors import CopytoolsError, ErrorCodes
 from copytools.gfaltool import GfalBindingsTool, GfalTool
 from copytools.tool import ToolSettings
 
@@ -129,3 +129,62 @@ def test_the_system_package_is_found_only_when_built_for_this_interpreter(
         assert gfaltool.bindings_file() == str(ours)
     finally:
         gfaltool.bindings_file.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("url", "streams"),
+    [
+        ("root://se:1094//data/f.root", True),
+        ("file:///data/f.root", True),
+        ("/data/f.root", True),
+        ("davs://se:443/data/f.root", False),  # davix keeps the file in a local copy and sends it at close
+        ("https://se/data/f.root", False),
+        ("dav://se/data/f.root", False),
+        ("srm://se/data/f.root", False),
+        ("file://otherhost/data/f.root", False),
+    ],
+)
+def test_only_uploads_gfal2_sends_as_written_are_written_here(url: str, streams: bool) -> None:
+    assert gfaltool.streams_writes(url) is streams
+
+
+class ShortWrites:
+    """A gfal2 file that takes at most `most` bytes a call; fails once `fail_after` calls are made."""
+
+    def __init__(self, most: int, fail_after: int = 1000) -> None:
+        self.most, self.fail_after = most, fail_after
+        self.received = b""
+        self.calls = 0
+
+    def write(self, data: bytes) -> int:
+        self.calls += 1
+        if self.calls > self.fail_after:
+            raise GError("Failed while writing to file (No space left on device)", errno.ENOSPC)
+        self.received += data[: self.most]
+        return min(len(data), self.most)
+
+
+class Opens:
+    def __init__(self, handle: ShortWrites) -> None:
+        self.handle = handle
+
+    def open(self, url: str, mode: str) -> ShortWrites:
+        assert mode == "w"
+        return self.handle
+
+
+def test_a_short_write_goes_on_with_the_rest() -> None:
+    handle = ShortWrites(most=3)
+    target = gfaltool._WrittenFile(Opens(handle), "root://se//f", stagein=False)
+    target.write(b"0123456789", 0)
+    target.write(b"ab", 10)
+    assert handle.received == b"0123456789ab" and handle.calls == 5
+    target.close()
+    assert target._handle is None  # gfal2 closes a file when its handle is dropped
+
+
+def test_a_refused_write_is_classified() -> None:
+    target = gfaltool._WrittenFile(Opens(ShortWrites(most=3, fail_after=1)), "root://se//f", stagein=False)
+    with pytest.raises(CopytoolsError) as raised:
+        target.write(b"0123456789", 0)
+    assert raised.value.code == ErrorCodes.NOREMOTESPACE
