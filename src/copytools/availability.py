@@ -102,9 +102,10 @@ def tool_availability(recheck: bool = False) -> list[tuple[str, str, bool, str]]
     """
     rows = []
     with version_probes(BINARIES.values(), VersionCache(forget=recheck)) as probes:
-        for name, target in sorted(registry.known_names().items()):
+        names = registry.known_names()
+        for name, target in sorted(names.items()):
             try:
-                tool = registry.load(name)
+                tool = registry.load(name, names)
             except CopytoolsError as exc:
                 rows.append((name, target, False, exc.message))
                 continue

@@ -7,6 +7,7 @@ registered name is the one queues use (`acopytools`, `acopytools_schemas`, `copy
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 
 from .errors import UnknownCopytool
@@ -33,11 +34,15 @@ def known_names() -> dict[str, str]:
     return names
 
 
-def load(name: str) -> type[Copytool]:
-    """The class of a copytool; `UnknownCopytool` when the name is unknown or its class cannot be loaded."""
-    target = BUILTIN.get(name) or known_names().get(name)
+def load(name: str, names: Mapping[str, str] | None = None) -> type[Copytool]:
+    """The class of a copytool; `UnknownCopytool` when the name is unknown or its class cannot be loaded.
+
+    `names` is `known_names()` when the caller has it already (the scan of entry points takes a while).
+    """
+    names = names if names is not None else ({} if name in BUILTIN else known_names())
+    target = BUILTIN.get(name) or names.get(name)
     if target is None:
-        raise UnknownCopytool(f"unknown copytool {name!r}; known copytools: {', '.join(sorted(known_names()))}")
+        raise UnknownCopytool(f"unknown copytool {name!r}; known copytools: {', '.join(sorted(names))}")
     module_name, _, class_name = target.partition(":")
     try:
         found = getattr(importlib.import_module(module_name), class_name)
