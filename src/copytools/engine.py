@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import os
@@ -23,6 +24,7 @@ from .timeouts import transfer_timeout
 from .tool import (
     STAGE_IN,
     TEMP_SUFFIX,
+    BatchLimits,
     CopyContext,
     CopyResult,
     Copytool,
@@ -95,6 +97,11 @@ def file_timeout(options: EngineOptions, fspec: FileSpec) -> float:
     if options.timeout is not None:
         return options.timeout
     return float(transfer_timeout(fspec.filesize, options.timeout_add))
+
+
+def batch_limits(options: EngineOptions) -> BatchLimits:
+    """What bounds a copytool's call that fetches a whole batch for an engine with these options."""
+    return BatchLimits(functools.partial(file_timeout, options), options.concurrency, options.interrupt)
 
 
 class TransferEngine:

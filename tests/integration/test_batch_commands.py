@@ -251,3 +251,33 @@ def test_a_copy_a_full_disk_cut_short_in_a_batch_is_no_space(xrootd_server, tmp_
     )
     assert (tmp_path / "small.root").read_bytes() == small
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.root"]
+
+
+@pytest.mark.parametrize("tool", sorted(COMMANDS))
+def test_the_pilot_api_copy_in_fetches_its_files_in_one_batch(xrootd_server, tmp_path, tool):
+    """The seed's `copy_in` with the queue's setup script (the command path): the files the pilot's data
+    API chose replicas for come in one batch call, then each is verified and recorded as the pilot reads it."""
+    from copytools.tools import gfal, xrdcp
+
+    setup, log = wrapper(tmp_path, tool)
+    names = [f"{tool}-pilot/f{i}.root" for i in range(4)]
+    contents = {f"f{i}.root": os.urandom(50_000 + i) for i in range(4)}
+    files = [
+        FileSpec(
+            lfn=lfn,
+            scope="mc",
+            filesize=len(data),
+            checksum={"adler32": adler(data)},
+            turl=xrootd_server.put(name, data),
+        )
+        for name, (lfn, data) in zip(names, contents.items(), strict=True)
+    ]
+    work = tmp_path / "work"
+    work.mkdir()
+    module = xrdcp if tool == "xrdcp" else gfal
+    module.copy_in(files, workdir=str(work), copytools={tool: {"setup": str(setup)}})
+    assert [(f.status, f.status_code) for f in files] == [("transferred", 0)] * len(files)
+    assert all((work / lfn).read_bytes() == data for lfn, data in contents.items())
+    assert leftovers(work, list(contents)) == []
+    batches, alone = copies(log, tool)
+    assert alone == [] and len(batches) == (1 if tool == "xrdcp" else 4)  # gfal: one list per copy at once

@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import checksum as ck
 from .. import registry
-from ..engine import Outcome, Route, Transfer, TransferEngine
+from ..engine import Outcome, Route, Transfer, TransferEngine, batch_limits
 from ..engine_options import EngineOptions
 from ..errors import CopytoolsError, StageInFailure, StageOutFailure
 from ..filespec import FileSpec, mark_failed
@@ -47,17 +47,22 @@ def tool_for(name: str, kwargs: dict[str, Any]) -> Copytool:
     return registry.load(name).configured(settings_from(name, kwargs))
 
 
+def engine_options(kwargs: dict[str, Any]) -> EngineOptions:
+    """The engine's options given by the caller, else the defaults with the caller's concurrency."""
+    options = kwargs.get("options")
+    if options is None:
+        options = EngineOptions(concurrency=int(kwargs.get("concurrency") or EngineOptions.concurrency))
+    return options
+
+
 def engine_for(
     tool: Copytool, direction: str, kwargs: dict[str, Any], traces: TraceSender | None = None
 ) -> TransferEngine:
     """An engine configured from the copytool keyword arguments (`traces` when the caller's are not given)."""
-    options = kwargs.get("options")
-    if options is None:
-        options = EngineOptions(concurrency=int(kwargs.get("concurrency") or EngineOptions.concurrency))
     return TransferEngine(
         tool,
         direction,
-        options=options,
+        options=engine_options(kwargs),
         traces=kwargs.get("traces") or traces,
         trace_base=kwargs.get("trace_report"),
         on_event=kwargs.get("on_event"),
@@ -116,20 +121,33 @@ def record(outcome: Outcome, stagein: bool, from_replica: bool) -> None:
 
 
 def copy_in(
-    tool: Copytool, files: list[FileSpec], kwargs: dict[str, Any], style: TraceStyle = SPECIFIC_STATES
+    tool: Copytool,
+    files: list[FileSpec],
+    kwargs: dict[str, Any],
+    style: TraceStyle = SPECIFIC_STATES,
+    batch: bool = True,
 ) -> list[FileSpec]:
     """Bring the files' chosen replicas into the work directory with `tool`.
 
     Only the replica chosen for each file is tried, as by the pilot's copytools: the pilot's data API chose
     it by rules copytools does not see (the queue's schemas for this copytool, LAN before WAN), and tries
-    its next copytool when this one fails.
+    its next copytool when this one fails. With `batch`, a tool that fetches many files in one call (the
+    xrdcp and gfal commands) does so first, when the files share one work directory; the engine then
+    verifies each as it would any copy.
     """
     workdir = str(kwargs.get("workdir") or "")
     if not workdir and not all(f.workdir for f in files):
         raise StageInFailure("workdir is not specified")
     schemas = list(tool.allowed_schemas) if tool.allowed_schemas else None
     transfers = [Transfer(t.fspec, t.routes[:1]) for t in input_transfers(files, tool, workdir, schemas)]
-    run_transfers(tool, STAGE_IN, transfers, kwargs, style)
+    kwargs = {**kwargs, "options": engine_options(kwargs)}  # one interrupt for the batch call and the engine
+    folders = {workdir} if workdir else {str(f.workdir) for f in files}
+    if not (batch and len(folders) == 1):
+        run_transfers(tool, STAGE_IN, transfers, kwargs, style)
+        return files
+    fetched = [t.fspec for t in transfers]
+    with tool.stage_in_batch(fetched, folders.pop(), batch_limits(kwargs["options"])) as batch_tool:
+        run_transfers(batch_tool, STAGE_IN, transfers, kwargs, style)
     return files
 
 

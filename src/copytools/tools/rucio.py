@@ -95,7 +95,9 @@ def _tool(kwargs: dict[str, Any]) -> RucioTool:
 @raises_pilot_errors
 def copy_in(files: list[FileSpec], **kwargs: Any) -> list[FileSpec]:
     """Download each file's chosen replica (or its DID) through Rucio, verified against the catalog."""
-    return facade.copy_in(_tool(kwargs), files, kwargs, STORAGE_SITES)
+    return facade.copy_in(
+        _tool(kwargs), files, kwargs, STORAGE_SITES, batch=False
+    )  # one call per file: copy_in_bulk batches
 
 
 @raises_pilot_errors
