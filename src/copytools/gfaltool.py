@@ -283,8 +283,8 @@ class GfalBindingsTool(Copytool):
             size, sent = send_file(source, target.write, ctx)
         finally:
             target.close()
-        if local_path(destination) is not None:
-            return CopyResult(size=size, checksums=sent, streamed=True)
+        if local_path(destination) is not None:  # the engine reads what landed (gfal2 hides a failed close)
+            return CopyResult(size=size)
         try:
             stored = int(context.stat(destination).st_size)
         except Exception as exc:  # gfal2.GError
@@ -355,9 +355,10 @@ class GfalBindingsTool(Copytool):
         return None
 
 
-def copied_files(output: str) -> dict[str, str]:
+def copied_files(output: str, complete: bool) -> dict[str, str]:
     """{local path: source} of the copies gfal-copy reports done ("Copying <n> bytes <source> =>
-    file://<path>" and no ERROR line about it before the next copy); a path copied to twice is in neither.
+    file://<path>" and no ERROR line about it before the next copy); a path copied to twice is in neither,
+    nor, unless the list ran to its end (`complete`), the last one: it was stopped in the middle.
 
     A source it cannot stat is reported before any copy of it, so that ERROR line is not the last copy's.
     """
@@ -376,6 +377,8 @@ def copied_files(output: str) -> dict[str, str]:
         elif line.startswith("ERROR") and _NOT_STATED not in line and current is not None:
             untrusted.add(current)
             current = None
+    if not complete and current is not None:
+        untrusted.add(current)
     return {path: source for path, source in copies.items() if path not in untrusted}
 
 
@@ -441,10 +444,13 @@ class GfalTool(CommandTool):
         def name_of(fspec: Any) -> str | None:
             """The copy's name, for a source whose storage answers (gfal would wait minutes on each file
             of a silent HTTP storage; alone, it is refused at once)."""
+            name = copy_name(fspec.turl)
+            if name is None:
+                return None
             storage = tuple(urllib.parse.urlsplit(fspec.turl)[:2])
             if storage not in answers:
                 answers[storage] = not http_silence(fspec.turl)
-            return copy_name(fspec.turl) if answers[storage] else None
+            return name if answers[storage] else None
 
         with staged(self, files, workdir, fetch, name_of, limits.stop, ".gfal-") as tool:
             yield tool
@@ -466,7 +472,7 @@ class GfalTool(CommandTool):
                 self.setup,
                 environment(),
             )
-        copied = copied_files(result.stdout)
+        copied = copied_files(result.stdout, complete=result.returncode == 0)  # with -r, 0 once the list is done
         brought: dict[int, Fetched] = {}
         for fspec in files:
             path = os.path.join(directory, copy_name(fspec.turl) or "")

@@ -23,7 +23,7 @@ from typing import Any
 
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
-from .tool import STAGE_IN, TEMP_SUFFIX, BatchLimits, CopyContext, CopyResult, Copytool
+from .tool import STAGE_IN, TEMP_SUFFIX, BatchLimits, CopyContext, CopyResult, Copytool, os_error
 
 log = logging.getLogger(__name__)
 WATCH_INTERVAL = 0.1  # seconds between two looks at the stop event while a batch command runs
@@ -79,18 +79,24 @@ class PrefetchedTool(Copytool):
             if self.fallback is not None:
                 return self.fallback.copy(source, destination, ctx)
             raise self.missing(found.path if found is not None else source, ctx.fspec)
-        shutil.move(found.path, destination)
+        try:
+            shutil.move(found.path, destination)
+        except OSError as exc:
+            raise os_error(exc, True, destination) from None
         size = found.result.size if found.result.size is not None else os.stat(destination).st_size
         return dataclasses.replace(found.result, size=size)
 
 
 def copy_name(source: str) -> str | None:
     """The name a copy of `source` takes in a destination directory (its path's last part), when the
-    tools surely agree on it: None for an empty, `.` or `..` name, one with a percent escape, or a URL
-    with white space (a list file could not hold it)."""
-    if any(char.isspace() for char in source):
+    tools surely agree on it: None for an empty, `.` or `..` name, one with a percent escape, a URL with
+    white space (a list file could not hold it), a query or a fragment, or one that does not parse."""
+    if any(char.isspace() or char in "?#" for char in source):  # gfal-copy keeps a query in the name
         return None
-    name = urllib.parse.urlsplit(source).path.rpartition("/")[2]
+    try:
+        name = urllib.parse.urlsplit(source).path.rpartition("/")[2]
+    except ValueError:  # not a URL (e.g. an unclosed IPv6 host)
+        return None
     if name in ("", ".", "..") or "%" in name:
         return None
     return name
@@ -127,10 +133,15 @@ def staged(
     private directory of `workdir` (none after `stop` is set), then hand the files over, `tool` copying
     the others alone. The private directory and whatever is left in it are removed on exit."""
     batches = [batch for batch in rounds(files, name_of) if len(batch) > 1]
-    if not batches:
+    staging = None
+    if batches:
+        try:
+            staging = tempfile.mkdtemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=workdir)
+        except OSError as exc:  # the copies alone say what is wrong with the work directory
+            log.warning("%s: no batch (%s); the files go one by one", tool.name, exc)
+    if staging is None:
         yield tool
         return
-    staging = tempfile.mkdtemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=workdir)
     brought: dict[int, Fetched] = {}
     try:
         for number, batch in enumerate(batches):

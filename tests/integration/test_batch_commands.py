@@ -281,3 +281,26 @@ def test_the_pilot_api_copy_in_fetches_its_files_in_one_batch(xrootd_server, tmp
     assert leftovers(work, list(contents)) == []
     batches, alone = copies(log, tool)
     assert alone == [] and len(batches) == (1 if tool == "xrdcp" else 4)  # gfal: one list per copy at once
+
+
+def test_a_gfal_copy_stopped_in_the_middle_of_a_file_does_not_hand_it_over(xrootd_server, tmp_path):
+    """gfal-copy announces a copy, writes part of it and hangs: killed at the batch's time limit, that
+    part is not taken for the file (which is then copied alone and done, in the one attempt allowed)."""
+    announce_then_hang = (
+        'for arg in "$@"; do [ "$prev" = --from-file ] && list="$arg"; prev="$arg"; done; '
+        'dir="${@: -1}"; dir="${dir#file://}"; dir="${dir%/}"; src="$(head -n 1 "$list")"; '
+        'echo "Copying 100000 bytes $src => file://$dir/${src##*/}"; '
+        'head -c 40000 /dev/zero > "$dir/${src##*/}"; sleep 60'
+    )
+    setup, log = wrapper(tmp_path, "gfal", before_batch=announce_then_hang)
+    queue, storages, catalog = site(xrootd_server, tmp_path, "gfal", setup)
+    files, contents = put_files(xrootd_server, catalog, [f"gfal-cut/f{i}.root" for i in range(2)])
+    work = tmp_path / "work"
+    work.mkdir()
+    options = EngineOptions(timeout=3.0, concurrency=1, attempts=1)
+    StageInClient(queue, storages, catalog=catalog, options=options).transfer(files, "pr", workdir=str(work))
+    assert [(f.status, f.status_code) for f in files] == [("transferred", 0)] * len(files)
+    assert all((work / lfn).read_bytes() == data for lfn, data in contents.items())
+    assert leftovers(work, list(contents)) == []
+    batches, alone = copies(log, "gfal")
+    assert len(batches) == 1 and len(alone) == 2

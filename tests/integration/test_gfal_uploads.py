@@ -87,8 +87,10 @@ def count_checksum_queries(monkeypatch: pytest.MonkeyPatch, answer: str | None =
 def test_each_output_is_read_once_and_its_checksum_asked_once(
     scheme: str, xrootd_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Six outputs of 6 MiB (two chunks each), no checksum given: this process reads about their size,
-    not twice it (a checksum first, then gfal2's copy); the storage is asked once per output."""
+    """Six outputs of 6 MiB (two chunks each), no checksum given: to root://, this process reads about
+    their size, not twice it (a checksum first, then gfal2's copy), and the storage is asked once per
+    output. A local destination is read once more, by the engine: what landed is checked, since gfal2's
+    bindings hide an error of the close."""
     queries = count_checksum_queries(monkeypatch)
     sizes = {f"once{i}.root": 6 * 1024 * 1024 + i for i in range(6)}
     if scheme == "root":
@@ -99,7 +101,8 @@ def test_each_output_is_read_once_and_its_checksum_asked_once(
     outputs = stage_out(endpoint, path, tmp_path / "work", sizes, concurrency=3)
     read = bytes_read() - before
     assert [(f.status, f.status_code) for f in outputs] == [("transferred", 0)] * len(sizes)
-    assert read < 1.1 * sum(sizes.values()), f"read {read / sum(sizes.values()):.2f} bytes per byte uploaded"
+    reads = 1 if scheme == "root" else 2
+    assert reads <= read / sum(sizes.values()) < reads + 0.1, f"read {read / sum(sizes.values()):.2f} bytes per byte"
     for fspec in outputs:
         data = (tmp_path / "work" / fspec.lfn).read_bytes()
         assert fspec.checksum == {"adler32": adler(data)}

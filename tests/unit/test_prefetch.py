@@ -15,9 +15,18 @@ from copytools.tool import STAGE_IN, BatchLimits, CopyContext, CopyResult, Copyt
 
 def test_copy_names_are_the_last_path_part_when_sure():
     assert copy_name("root://se:1094//atlas/rucio/mc/ab/cd/f.root") == "f.root"
-    assert copy_name("davs://se/data/f.root?authz=x#y") == "f.root"
-    for unsure in ("root://se//atlas/f%20g.root", "root://se//atlas/", "root://se//a/..", "root://se//a/f g", ""):
-        assert copy_name(unsure) is None
+    unsure = [
+        "root://se//atlas/f%20g.root",
+        "root://se//atlas/",
+        "root://se//a/..",
+        "root://se//a/f g",
+        "",
+        "davs://se/data/f.root?authz=x",  # gfal-copy names that copy `f.root?authz=x`
+        "root://se//a/x?p=/q/f.root",
+        "davs://se/data/f.root#y",
+        "root://[::1/a/f.root",  # does not parse
+    ]
+    assert [copy_name(url) for url in unsure] == [None] * len(unsure)
 
 
 def test_rounds_keep_names_distinct_and_skip_the_unnamed():
@@ -45,7 +54,12 @@ def test_gfal_copy_report_trusts_each_destination_written_once_without_error():
             "Copying 10 bytes root://se//a/i.root => file:///s/0/i.root",
         ]
     )
-    assert copied_files(output) == {"/s/0/f.root": "root://se//a/f.root", "/s/0/i.root": "root://se//a/i.root"}
+    assert copied_files(output, complete=True) == {
+        "/s/0/f.root": "root://se//a/f.root",
+        "/s/0/i.root": "root://se//a/i.root",
+    }
+    # stopped (killed at its time limit): the copy it was making is not trusted
+    assert copied_files(output, complete=False) == {"/s/0/f.root": "root://se//a/f.root"}
 
 
 class Alone(Copytool):
@@ -143,3 +157,13 @@ def test_a_batch_call_that_fails_leaves_its_files_to_the_per_file_path(tmp_path)
         assert isinstance(tool, PrefetchedTool)
         tool.copy("root://se//a", str(tmp_path / "a"), context("a"))
     assert fallback.copied == ["root://se//a"] and list((tmp_path / "work").iterdir()) == []
+
+
+def test_a_work_directory_where_no_batch_can_be_made_leaves_the_files_to_the_per_file_path(tmp_path):
+    def fetch(batch: list[FileSpec], directory: str) -> dict[int, Fetched]:
+        raise AssertionError("no batch can run without its directory")
+
+    files = [FileSpec(lfn=n) for n in ("a", "b")]
+    fallback = Alone()
+    with staged(fallback, files, str(tmp_path / "missing"), fetch, lambda f: f.lfn) as tool:
+        assert tool is fallback

@@ -141,7 +141,7 @@ def copy_in(
     schemas = list(tool.allowed_schemas) if tool.allowed_schemas else None
     transfers = [Transfer(t.fspec, t.routes[:1]) for t in input_transfers(files, tool, workdir, schemas)]
     kwargs = {**kwargs, "options": engine_options(kwargs)}  # one interrupt for the batch call and the engine
-    folders = {workdir} if workdir else {str(f.workdir) for f in files}
+    folders = {str(f.workdir or workdir) for f in files}  # where each file goes (input_transfers' rule)
     if not (batch and len(folders) == 1):
         run_transfers(tool, STAGE_IN, transfers, kwargs, style)
         return files
