@@ -10,10 +10,13 @@ minute), so HTTP storages are asked first whether they answer at all.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import socket
 import ssl
+import time
 import urllib.parse
+from collections.abc import Callable
 
 # Environment variable: (the bindings' name for it, the value copytools uses unless the user set one).
 XROOTD_DEFAULTS = {
@@ -25,6 +28,26 @@ XROOTD_DEFAULTS = {
 }
 # A checksum query the storage refuses (busy computing others) is asked again after these pauses.
 CHECKSUM_RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0)
+log = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """The storage refused a query for now (busy): asked again later, it may answer."""
+
+
+def ask_while_refused(url: str, kind: str, ask: Callable[[], str | None]) -> str | None:
+    """The storage's `kind` checksum of `url` as `ask()` gets it, asked again after each pause of
+    `CHECKSUM_RETRY_DELAYS` while it raises `Refused`; None when the storage has none or still refuses."""
+    for delay in (*CHECKSUM_RETRY_DELAYS, None):
+        try:
+            return ask()
+        except Refused as exc:
+            if delay is None:
+                log.warning("no %s from the storage for %s: %s", kind, url, exc)
+                return None
+            log.info("checksum query of %s refused (%s); asking again in %g s", url, exc, delay)
+            time.sleep(delay)
+    return None
 
 
 def client_environment() -> dict[str, str]:

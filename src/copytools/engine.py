@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import logging
 import os
@@ -20,11 +19,10 @@ from . import checksum as ck
 from .engine_options import EngineOptions
 from .errors import CopytoolsError, ErrorCodes
 from .filespec import FileSpec, mark_done, mark_failed
-from .timeouts import transfer_timeout
+from .timeouts import file_timeout
 from .tool import (
     STAGE_IN,
     TEMP_SUFFIX,
-    BatchLimits,
     CopyContext,
     CopyResult,
     Copytool,
@@ -90,18 +88,6 @@ class Outcome:
 class _Watch:
     contexts: set[CopyContext] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def file_timeout(options: EngineOptions, fspec: FileSpec) -> float:
-    """Seconds one attempt at a file may take: the options' fixed time-out, else the size-based one."""
-    if options.timeout is not None:
-        return options.timeout
-    return float(transfer_timeout(fspec.filesize, options.timeout_add))
-
-
-def batch_limits(options: EngineOptions) -> BatchLimits:
-    """What bounds a copytool's call that fetches a whole batch for an engine with these options."""
-    return BatchLimits(functools.partial(file_timeout, options), options.concurrency, options.interrupt)
 
 
 class TransferEngine:
@@ -294,9 +280,6 @@ class TransferEngine:
     def _attempt_failed_state(self) -> str:
         return "STAGEIN_ATTEMPT_FAILED" if self.stagein else "STAGEOUT_ATTEMPT_FAILED"
 
-    def _timeout_for(self, fspec: FileSpec) -> float:
-        return file_timeout(self.options, fspec)
-
     def _attempt(self, fspec: FileSpec, route: Route) -> int:
         """One try: copy to a temporary name of its own, verify, rename; returns the bytes moved.
 
@@ -315,7 +298,7 @@ class TransferEngine:
         preexisting = own_names and final_local is not None and os.path.lexists(final_local)
         ctx = CopyContext(
             self.direction,
-            self._timeout_for(fspec),
+            file_timeout(self.options, fspec),
             lambda n: self.on_event(Event("progress", fspec.lfn, fspec.filesize, n)),
             kinds=tuple(fspec.checksum)[:1] or ("adler32",),
         )

@@ -17,7 +17,6 @@ import sys
 import sysconfig
 import tempfile
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,19 +25,18 @@ from typing import Any
 
 from .checksum import calculate_checksum, canonical_type
 from .classify import classify_output, storage_unreachable, unreachable
-from .client_timeouts import CHECKSUM_RETRY_DELAYS, client_environment, http_silence, set_process_defaults
+from .client_timeouts import Refused, ask_while_refused, client_environment, http_silence, set_process_defaults
 from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
 from .localcopy import write_received
 from .prefetch import Fetched, copy_name, run_batch_command, staged
-from .tool import BatchLimits, CopyContext, CopyResult, Copytool, ToolSettings, local_path
+from .tool import STREAM_CHUNK, BatchLimits, CopyContext, CopyResult, Copytool, ToolSettings, local_path
 from .upload import send_file, verified_upload
 
 TIMEOUT_EXIT_CODES = (110, 62)  # ETIMEDOUT, ETIME
 PYTHON_FOR_GFAL = "/usr/bin/python3"  # gfal2-util's launcher starts much faster when told which python
 FORCE_CLI_ENV = "COPYTOOLS_GFAL_CLI"  # set to 1 for the gfal commands even where the bindings load
-READ_CHUNK = 4 * 1024 * 1024
 NAMESPACE_LIMIT = 300  # seconds for a stat, rename, removal or checksum (gfal2's own default)
 GFAL_TIMEOUT_MARGIN = 10  # seconds gfal2's own transfer time-out is given beyond the engine's
 NOT_SUPPORTED = (errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP)
@@ -266,7 +264,7 @@ class GfalBindingsTool(Copytool):
         except Exception as exc:  # gfal2.GError
             raise gfal_error(exc, ctx.stagein, request=True) from None
         try:
-            return write_received(iter(lambda: remote.read_bytes(READ_CHUNK), b""), destination, ctx)
+            return write_received(iter(lambda: remote.read_bytes(STREAM_CHUNK), b""), destination, ctx)
         except CopytoolsError:
             raise
         except Exception as exc:  # gfal2.GError: the module is loaded at run time
@@ -340,19 +338,18 @@ class GfalBindingsTool(Copytool):
     def remote_checksum(self, url: str, kind: str) -> str | None:
         """The storage's checksum of a file, asked again while the storage refuses; None if it has none."""
         name = "ADLER32" if kind == "adler32" else kind.upper()
-        for delay in (*CHECKSUM_RETRY_DELAYS, None):
+
+        def ask() -> str | None:
             try:
                 value = str(self._context().checksum(url, name)).strip().lower()
             except Exception as exc:  # gfal2.GError
-                code = getattr(exc, "code", None)
-                if code == errno.ENOENT or code in NOT_SUPPORTED or delay is None:
+                if getattr(exc, "code", None) in (errno.ENOENT, *NOT_SUPPORTED):
                     log.warning("no %s from the storage for %s: %s", kind, url, exc)
                     return None
-                log.info("checksum query of %s refused (%s); asking again in %g s", url, exc, delay)
-                time.sleep(delay)
-                continue
+                raise Refused(str(exc)) from None
             return value.zfill(8) if kind == "adler32" else value
-        return None
+
+        return ask_while_refused(url, kind, ask)
 
 
 def copied_files(output: str, complete: bool) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import secrets
 import threading
@@ -14,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .classify import classify_output
+from .engine_options import EngineOptions
 from .errors import CopytoolsError
-from .timeouts import transfer_timeout
+from .timeouts import file_timeout
 
 STAGE_IN = "stage-in"
 STAGE_OUT = "stage-out"
+STREAM_CHUNK = 4 * 1024 * 1024  # bytes per read of a copy that goes through this process (a remote file's)
 TEMP_SUFFIX = ".copytools-part"  # a file (or private directory) under this name is never complete
 NAME_MAX = 255  # bytes in one path component, on the file systems and storages we know
 
@@ -177,19 +180,19 @@ def os_error(exc: OSError, stagein: bool, what: str = "") -> CopytoolsError:
     return classify_output(f"{exc.strerror or exc}: {exc.filename or what}", stagein)
 
 
-def size_timeout(fspec: Any) -> float:
-    """The pilot's size-based time-out of one file."""
-    return float(transfer_timeout(fspec.filesize))
-
-
 @dataclass(frozen=True)
 class BatchLimits:
     """What bounds a tool's call that fetches a whole batch: the engine's time-out of each file, the
     copies it runs at once, and the event that stops everything (an interrupt)."""
 
-    file_timeout: Callable[[Any], float] = field(default=size_timeout)
-    concurrency: int = 4
+    file_timeout: Callable[[Any], float] = field(default=functools.partial(file_timeout, EngineOptions()))
+    concurrency: int = EngineOptions.concurrency
     stop: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def of(cls, options: EngineOptions) -> BatchLimits:
+        """The limits of a batch fetched for an engine with these options."""
+        return cls(functools.partial(file_timeout, options), options.concurrency, options.interrupt)
 
     def timeout(self, files: list[Any], streams: int) -> float:
         """Seconds a call copying `files` over `streams` parallel streams may take: no more than the

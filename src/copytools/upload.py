@@ -7,9 +7,7 @@ from collections.abc import Callable
 
 from .checksum import MultiChecksum, canonical_type
 from .errors import CopytoolsError, ErrorCodes
-from .tool import CopyContext, CopyResult, os_error
-
-READ_CHUNK = 4 * 1024 * 1024
+from .tool import STREAM_CHUNK, CopyContext, CopyResult, os_error
 
 
 def send_file(source: str, send: Callable[[bytes, int], None], ctx: CopyContext) -> tuple[int, dict[str, str]]:
@@ -25,7 +23,7 @@ def send_file(source: str, send: Callable[[bytes, int], None], ctx: CopyContext)
     offset = 0
     try:
         with open(source, "rb", buffering=0) as local:
-            while data := local.read(READ_CHUNK):
+            while data := local.read(STREAM_CHUNK):
                 send(data, offset)
                 running.update(data)
                 offset += len(data)

@@ -8,22 +8,20 @@ import logging
 import os
 import re
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 from .classify import classify_output, unreachable
-from .client_timeouts import CHECKSUM_RETRY_DELAYS, client_environment, configure_bindings
+from .client_timeouts import Refused, ask_while_refused, client_environment, configure_bindings
 from .command_tool import CommandTool
 from .errors import CopytoolsError, ErrorCodes
 from .execute import CommandResult, run_command
 from .localcopy import write_received
 from .prefetch import Fetched, copy_name, run_batch_command, staged
-from .tool import BatchLimits, CopyContext, CopyResult, Copytool, ToolSettings, local_path
+from .tool import STREAM_CHUNK, BatchLimits, CopyContext, CopyResult, Copytool, ToolSettings, local_path
 from .upload import send_file, verified_upload
 
-READ_CHUNK = 4 * 1024 * 1024
 # Seconds one request (open, read, stat, rename, checksum query) may wait: a silent server cannot
 # hold a copy past a cancel.
 REQUEST_LIMIT = 60
@@ -310,20 +308,20 @@ class _ServerFiles:
         from XRootD.client.flags import QueryCode
 
         server, path = self._server(url)
-        for delay in (*CHECKSUM_RETRY_DELAYS, None):
+
+        def ask() -> str | None:
             status, answer = server.query(QueryCode.CHECKSUM, f"{path}?cks.type={kind}", timeout=REQUEST_LIMIT)
-            if status.ok:
-                text: str = answer.rstrip(b"\0").decode(errors="replace")
-                parts = text.split()
-                if len(parts) < 2 or parts[0] != kind:
-                    return None
-                return parts[1].lower().zfill(8) if kind == "adler32" else parts[1].lower()
-            if status.errno == 3011 or delay is None:
-                break
-            log.info("checksum query of %s refused (%s); asking again in %g s", url, status.message, delay)
-            time.sleep(delay)
-        log.warning("no %s from the server for %s: %s", kind, url, status.message)
-        return None
+            if status.errno == 3011:
+                log.warning("no %s from the server for %s: %s", kind, url, status.message)
+                return None
+            if not status.ok:
+                raise Refused(status.message)
+            parts = answer.rstrip(b"\0").decode(errors="replace").split()
+            if len(parts) < 2 or parts[0] != kind:
+                return None
+            return str(parts[1]).lower().zfill(8) if kind == "adler32" else str(parts[1]).lower()
+
+        return ask_while_refused(url, kind, ask)
 
 
 class XrdclTool(_ServerFiles, Copytool):
@@ -376,7 +374,7 @@ class XrdclTool(_ServerFiles, Copytool):
         def chunks() -> Iterator[bytes]:
             offset = 0
             while True:
-                status, data = remote.read(offset, READ_CHUNK, timeout=limit)  # type: ignore[no-untyped-call]
+                status, data = remote.read(offset, STREAM_CHUNK, timeout=limit)  # type: ignore[no-untyped-call]
                 if not status.ok:
                     raise status_error(status, ctx.stagein)
                 if not data:

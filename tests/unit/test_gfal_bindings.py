@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from copytools import gfaltool
+from copytools import client_timeouts, gfaltool
 from copytools.errors import CopytoolsError, ErrorCodes
 from copytools.gfaltool import GfalBindingsTool, GfalTool
 from copytools.tool import ToolSettings
@@ -44,7 +44,7 @@ class RefusingContext:
 
 @pytest.fixture
 def tool(monkeypatch: pytest.MonkeyPatch) -> GfalBindingsTool:
-    monkeypatch.setattr(gfaltool, "CHECKSUM_RETRY_DELAYS", (0.0, 0.0, 0.0))
+    monkeypatch.setattr(client_timeouts, "CHECKSUM_RETRY_DELAYS", (0.0, 0.0, 0.0))
     return GfalBindingsTool()
 
 

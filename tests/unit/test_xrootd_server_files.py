@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("XRootD.client")
 
-from copytools import xrootd
+from copytools import client_timeouts, xrootd
 
 
 @dataclass
@@ -35,7 +35,7 @@ class RefusingServer:
 
 @pytest.fixture
 def files(monkeypatch: pytest.MonkeyPatch) -> xrootd._ServerFiles:
-    monkeypatch.setattr(xrootd, "CHECKSUM_RETRY_DELAYS", (0.0, 0.0, 0.0))
+    monkeypatch.setattr(client_timeouts, "CHECKSUM_RETRY_DELAYS", (0.0, 0.0, 0.0))
     return xrootd._ServerFiles()
 
 

@@ -9,7 +9,7 @@ import time
 
 from .. import checksum as ck
 from ..catalog import ReplicaRecord
-from ..engine import Outcome, batch_limits
+from ..engine import Outcome
 from ..errors import (
     CopytoolsError,
     ErrorCodes,
@@ -18,7 +18,7 @@ from ..errors import (
     SizeTooLarge,
 )
 from ..filespec import FileSpec, mark_done, mark_failed
-from ..tool import Copytool
+from ..tool import BatchLimits, Copytool
 from ..trace import for_file
 from .client import JobContext, StagingClient
 from .routes import input_transfers
@@ -224,7 +224,7 @@ class StageInClient(StagingClient):
             if tool.check_availablespace and not (self.queue and self.queue.maxinputsize == -1):
                 self.check_availablespace(remain, workdir)
             transfers = input_transfers(remain, tool, workdir, schemas)
-            with tool.stage_in_batch(remain, workdir, batch_limits(self.options)) as batch_tool:
+            with tool.stage_in_batch(remain, workdir, BatchLimits.of(self.options)) as batch_tool:
                 outcomes = self.run_engine(batch_tool, transfers)
         if missing:
             raise ReplicasNotFound(f"{len(missing)} of {len(files)} files have no replica; {missing[0].status_message}")

@@ -16,12 +16,12 @@ from typing import Any
 
 from .. import checksum as ck
 from .. import registry
-from ..engine import Outcome, Route, Transfer, TransferEngine, batch_limits
+from ..engine import Outcome, Route, Transfer, TransferEngine
 from ..engine_options import EngineOptions
 from ..errors import CopytoolsError, StageInFailure, StageOutFailure
 from ..filespec import FileSpec, mark_failed
 from ..staging.routes import input_transfers, output_transfers
-from ..tool import STAGE_IN, STAGE_OUT, Copytool, ToolSettings, local_path
+from ..tool import STAGE_IN, STAGE_OUT, BatchLimits, Copytool, ToolSettings, local_path
 from ..trace import TraceSender
 from ._pilot import SPECIFIC_STATES, TRANSFERRED, PilotTraces, TraceStyle, apply_outcome, sends_traces
 from .common import get_copysetup
@@ -146,7 +146,7 @@ def copy_in(
         run_transfers(tool, STAGE_IN, transfers, kwargs, style)
         return files
     fetched = [t.fspec for t in transfers]
-    with tool.stage_in_batch(fetched, folders.pop(), batch_limits(kwargs["options"])) as batch_tool:
+    with tool.stage_in_batch(fetched, folders.pop(), BatchLimits.of(kwargs["options"])) as batch_tool:
         run_transfers(batch_tool, STAGE_IN, transfers, kwargs, style)
     return files
 
