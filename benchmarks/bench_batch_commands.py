@@ -18,11 +18,9 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,12 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.servers.xrootd import FAST_FAIL_ENV, XrootdServer  # noqa: E402
+from xrootd_inputs import Files, put_inputs, time_plain  # noqa: E402
 
 for key, value in FAST_FAIL_ENV.items():
     os.environ.setdefault(key, value)
 
 from copytools.catalog import LocalCatalog  # noqa: E402
-from copytools.engine import EngineOptions  # noqa: E402
+from copytools.engine_options import EngineOptions  # noqa: E402
 from copytools.filespec import FileSpec  # noqa: E402
 from copytools.gfaltool import GfalTool  # noqa: E402
 from copytools.gfaltool import environment as gfal_environment  # noqa: E402
@@ -44,7 +43,6 @@ from copytools.staging import StageInClient  # noqa: E402
 from copytools.tool import Copytool  # noqa: E402
 from copytools.xrootd import XrdcpTool  # noqa: E402
 
-Files = list[tuple[str, int, str, str]]  # (lfn, size, url, adler32)
 CLI_ENV = {"xrdcp": "COPYTOOLS_XRDCP_CLI", "gfal": "COPYTOOLS_GFAL_CLI"}
 TOOLS: dict[str, type[Copytool]] = {"xrdcp": XrdcpTool, "gfal": GfalTool}
 
@@ -74,27 +72,11 @@ def stage_in(base: Path, files: Files, tool: str, concurrency: int, batch: bool)
     return elapsed
 
 
-def plain(base: Path, files: Files, tool: str, concurrency: int) -> float:
-    """Seconds for the plain command over all files (nothing verified)."""
-    target = Path(tempfile.mkdtemp(prefix="plain-", dir=base))
-    if tool == "xrdcp":
-        command = ["xrdcp", "-np", "-f", "--parallel", str(concurrency), *[f[2] for f in files], f"{target}/"]
-    else:
-        sources = base / "sources.txt"
-        sources.write_text("".join(f"{f[2]}\n" for f in files))
-        command = ["gfal-copy", "-f", "--from-file", str(sources), f"file://{target}/"]
-    started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    elapsed = time.perf_counter() - started
-    shutil.rmtree(target)
-    return elapsed
-
-
 def measure(base: Path, files: Files, tool: str, concurrency: int, repeat: int) -> dict[str, list[float]]:
     """Each variant `repeat` times, shuffled."""
     os.environ[CLI_ENV[tool]] = "1"
     variants: dict[str, Callable[[], float]] = {
-        "plain": lambda: plain(base, files, tool, concurrency),
+        "plain": lambda: time_plain(base, files, tool, concurrency),
         "per file": lambda: stage_in(base, files, tool, concurrency, batch=False),
         "batch": lambda: stage_in(base, files, tool, concurrency, batch=True),
     }
@@ -138,11 +120,7 @@ def main() -> int:
     (base / "server").mkdir()
     server = XrootdServer(base / "server").start()
     try:
-        files = []
-        for i in range(args.files):
-            data = os.urandom(args.size)
-            url = server.put(f"bench/f{i:04d}.root", data)
-            files.append((f"f{i:04d}.root", args.size, url, f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"))
+        files = put_inputs(server, args.files, args.size)
         results = {tool: measure(base, files, tool, args.concurrency, args.repeat) for tool in tools}
     finally:
         server.stop()

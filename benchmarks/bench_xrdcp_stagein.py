@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from pilot_runner import DEFAULT_PILOT_PYTHON, time_pilot_script  # noqa: E402
 from tests.servers.xrootd import FAST_FAIL_ENV, XrootdServer  # noqa: E402
+from xrootd_inputs import Files, put_inputs, time_plain  # noqa: E402
 
 for key, value in FAST_FAIL_ENV.items():
     os.environ.setdefault(key, value)
@@ -42,7 +42,7 @@ def new_dir(base: Path, name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=name, dir=base))
 
 
-def time_copytools(base: Path, files: list[tuple[str, int, str, str]], concurrency: int, tool: str) -> float:
+def time_copytools(base: Path, files: Files, concurrency: int, tool: str) -> float:
     work = new_dir(base, "copytools-")
     catalog = LocalCatalog(work / "catalog.sqlite")
     for lfn, size, url, adler in files:
@@ -59,22 +59,9 @@ def time_copytools(base: Path, files: list[tuple[str, int, str, str]], concurren
     return elapsed
 
 
-def time_pilot(pilot_python: str, base: Path, files: list[tuple[str, int, str, str]], tool: str) -> float | None:
+def time_pilot(pilot_python: str, base: Path, files: Files, tool: str) -> float | None:
     request = {"copytool": tool, "workdir": str(new_dir(base, "pilot-")), "files": files}
     return time_pilot_script(pilot_python, "pilot_copy_in.py", request)
-
-
-def time_plain(base: Path, files: list[tuple[str, int, str, str]], tool: str) -> float:
-    target = new_dir(base, "plain-")
-    if tool == "xrdcp":
-        command = ["xrdcp", "-np", "-f", "--parallel", "8", *[f[2] for f in files], f"{target}/"]
-    else:
-        sources = base / "sources.txt"
-        sources.write_text("".join(f"{f[2]}\n" for f in files))
-        command = ["gfal-copy", "-f", "--from-file", str(sources), f"file://{target}/"]
-    started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def main() -> int:
@@ -93,12 +80,8 @@ def main() -> int:
     server = XrootdServer(base / "server").start() if (base / "server").mkdir() is None else None
     assert server is not None
     try:
-        files = []
-        for i in range(args.files):
-            data = os.urandom(args.size)
-            url = server.put(f"bench/f{i:04d}.root", data)
-            files.append((f"f{i:04d}.root", args.size, url, f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"))
-        plain = min(time_plain(base, files, args.tool) for _ in range(args.repeat))
+        files = put_inputs(server, args.files, args.size)
+        plain = min(time_plain(base, files, args.tool, 8) for _ in range(args.repeat))
         ours = min(time_copytools(base, files, args.concurrency, args.tool) for _ in range(args.repeat))
         pilot_runs = [time_pilot(args.pilot_python, base, files, args.tool) for _ in range(args.repeat)]
         pilot = min((t for t in pilot_runs if t is not None), default=None)
